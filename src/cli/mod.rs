@@ -1,0 +1,43 @@
+//! Command-line interface (DESIGN.md §2): one module per subcommand; this file
+//! only parses and dispatches.
+
+use clap::{Parser, Subcommand};
+
+use crate::Error;
+
+/// Top-level command line.
+#[derive(Parser, Debug)]
+#[command(name = "sparselabel", version, about = "Learning with sparse labels on a CPU")]
+pub struct Cli {
+    /// The subcommand to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+}
+
+/// Runs the CLI on the process arguments and returns the exit status.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match run(cli) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    match cli.command {}
+}
