@@ -1,0 +1,409 @@
+//! Single-precision GEMM on strided slices: `C ← α·op(A)·op(B) + β·C`.
+//!
+//! The packed, cache-blocked inner work is matrixmultiply's `sgemm` (it picks its
+//! AVX-512 / FMA+AVX2 / AVX / SSE micro-kernel at run time). This module adds:
+//!
+//! * safe slice entry points that check every index the product will touch;
+//! * parallelism over rayon by splitting the **output** into blocks of rows (or of
+//!   columns when there are few rows and many columns). K is never split, so every
+//!   element of C is computed by exactly the same sequence of operations whatever the
+//!   number of threads;
+//! * chunk boundaries that depend only on `(m, n, k)` ([`plan`]), never on the thread
+//!   count, so results are bit-identical with 1 or 2 threads (tested).
+//!
+//! matrixmultiply's own `threading` feature stays off: nesting its pool inside rayon
+//! would oversubscribe the cores.
+
+use rayon::prelude::*;
+
+/// Whether an operand is used as stored (`No`) or transposed (`Yes`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transpose {
+    /// op(X) = X.
+    No,
+    /// op(X) = Xᵀ.
+    Yes,
+}
+
+/// Products with fewer multiply-adds than this (m·n·k) run on the calling thread.
+pub const PARALLEL_THRESHOLD: usize = 1 << 18;
+
+/// Products with at least this many multiply-adds get 4 chunks instead of 2 (and 8 from
+/// 8× this): only for very large products is repacking the shared operand per chunk
+/// negligible, and there the extra chunks balance the load when another process holds
+/// a core. Chunk counts stay even so that two threads get equal shares.
+const WORK_FOR_FOUR_CHUNKS: usize = 1 << 29;
+
+/// Chunk sizes are multiples of this (matrixmultiply's widest micro-tile is 16×16), so
+/// no chunk wastes a partial tile except the last.
+const TILE: usize = 16;
+
+/// How a product is cut into independent output blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Split {
+    /// One block: the whole product on the calling thread.
+    None,
+    /// Blocks of `usize` consecutive rows of C (the last may be shorter).
+    Rows(usize),
+    /// Blocks of `usize` consecutive columns of C (the last may be shorter).
+    Cols(usize),
+}
+
+/// The split used for an `m × n` output with inner dimension `k`.
+///
+/// A pure function of the shape: this is what makes the parallel product deterministic.
+/// Measured on 2 cores (see `examples/gemm_tune.rs`): two equal chunks beat finer
+/// splits for every shape up to ~512³, because each chunk repacks the operand it
+/// shares with the others; rows are split when there are many of them (each chunk packs
+/// all of B), columns when there are few rows (an MLP layer with a batch of 100 rows
+/// and 500 outputs becomes two 100×256 blocks, and each thread packs only half of B).
+pub fn plan(m: usize, n: usize, k: usize) -> Split {
+    let work = m.saturating_mul(n).saturating_mul(k);
+    if work < PARALLEL_THRESHOLD {
+        return Split::None;
+    }
+    let want = if work < WORK_FOR_FOUR_CHUNKS {
+        2
+    } else if work < 8 * WORK_FOR_FOUR_CHUNKS {
+        4
+    } else {
+        8
+    };
+    let (len, make): (usize, fn(usize) -> Split) =
+        if m >= 256 || (m >= n && m >= 4 * TILE) || (n < 4 * TILE && m >= 2 * TILE) {
+            (m, Split::Rows)
+        } else if n >= 2 * TILE {
+            (n, Split::Cols)
+        } else {
+            return Split::None;
+        };
+    let chunk = len.div_ceil(want).next_multiple_of(TILE);
+    if chunk >= len {
+        Split::None
+    } else {
+        make(chunk)
+    }
+}
+
+/// Row-major BLAS-like product: `C (m×n, leading dim ldc) ← α·op(A)·op(B) + β·C`,
+/// where op(A) is m×k and op(B) is k×n.
+///
+/// `A` is stored row-major with leading dimension `lda`: as an m×k matrix if
+/// `ta == No`, as a k×m matrix if `ta == Yes`. The same holds for `B` (k×n or n×k).
+/// `β == 0` overwrites C (NaNs already in C are ignored).
+///
+/// # Panics
+/// If a leading dimension is smaller than its row length, or a slice is too short for
+/// the elements the product touches.
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm(
+    ta: Transpose,
+    tb: Transpose,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    let (rsa, csa, a_cols) = match ta {
+        Transpose::No => (lda, 1, k),
+        Transpose::Yes => (1, lda, m),
+    };
+    let (rsb, csb, b_cols) = match tb {
+        Transpose::No => (ldb, 1, n),
+        Transpose::Yes => (1, ldb, k),
+    };
+    assert!(
+        lda >= a_cols,
+        "sgemm: lda = {lda} < {a_cols} columns of stored A"
+    );
+    assert!(
+        ldb >= b_cols,
+        "sgemm: ldb = {ldb} < {b_cols} columns of stored B"
+    );
+    assert!(ldc >= n, "sgemm: ldc = {ldc} < n = {n}");
+    sgemm_strided(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, ldc, 1);
+}
+
+/// Number of elements a `rows × cols` matrix with strides `(rs, cs)` spans (0 if empty).
+fn span(rows: usize, cols: usize, rs: usize, cs: usize) -> usize {
+    if rows == 0 || cols == 0 {
+        0
+    } else {
+        (rows - 1) * rs + (cols - 1) * cs + 1
+    }
+}
+
+/// Panics unless the three slices hold every element the product touches.
+#[allow(clippy::too_many_arguments)]
+fn check_lengths(
+    name: &str,
+    m: usize,
+    n: usize,
+    k: usize,
+    a: (usize, usize, usize),
+    b: (usize, usize, usize),
+    c: (usize, usize, usize),
+) {
+    let need_a = span(m, k, a.1, a.2);
+    let need_b = span(k, n, b.1, b.2);
+    let need_c = span(m, n, c.1, c.2);
+    assert!(
+        a.0 >= need_a,
+        "{name}: A has {} elements, the {m}x{k} operand with strides ({}, {}) needs {need_a}",
+        a.0,
+        a.1,
+        a.2
+    );
+    assert!(
+        b.0 >= need_b,
+        "{name}: B has {} elements, the {k}x{n} operand with strides ({}, {}) needs {need_b}",
+        b.0,
+        b.1,
+        b.2
+    );
+    assert!(
+        c.0 >= need_c,
+        "{name}: C has {} elements, the {m}x{n} output with strides ({}, {}) needs {need_c}",
+        c.0,
+        c.1,
+        c.2
+    );
+}
+
+/// Fully strided product: `C ← α·A·B + β·C` with A m×k, B k×n, C m×n, where element
+/// `(i, j)` of C is `c[i*rsc + j*csc]` (likewise for A and B). Strides may be any
+/// positive values (row-major, column-major, transposed views, gaps).
+///
+/// Output blocks run in parallel on rayon when the product is large and C's layout
+/// guarantees that distinct `(i, j)` map to distinct elements; otherwise the product
+/// runs on the calling thread. `β == 0` overwrites C.
+///
+/// # Panics
+/// If a slice is too short for the elements the product touches, or `rsc`/`csc` is 0
+/// while C has more than one row/column (C elements would alias).
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_strided(
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: &[f32],
+    rsa: usize,
+    csa: usize,
+    b: &[f32],
+    rsb: usize,
+    csb: usize,
+    beta: f32,
+    c: &mut [f32],
+    rsc: usize,
+    csc: usize,
+) {
+    check_lengths(
+        "sgemm_strided",
+        m,
+        n,
+        k,
+        (a.len(), rsa, csa),
+        (b.len(), rsb, csb),
+        (c.len(), rsc, csc),
+    );
+    assert!(
+        (m <= 1 || rsc > 0) && (n <= 1 || csc > 0),
+        "sgemm_strided: C strides ({rsc}, {csc}) make output elements alias"
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    // Distinct (i, j) are distinct elements when rows (or columns) occupy disjoint
+    // address ranges; only then may blocks of C be written from several threads.
+    let disjoint = rsc >= span(1, n, 0, csc) || csc >= span(m, 1, rsc, 0) || m == 1 || n == 1;
+    let split = if disjoint { plan(m, n, k) } else { Split::None };
+    let c_ptr = SendPtr(c.as_mut_ptr());
+    // SAFETY (for every call below): the lengths were checked above, so every element
+    // `a[i*rsa + p*csa]`, `b[p*rsb + j*csb]`, `c[i*rsc + j*csc]` for i < m, p < k, j < n
+    // is in bounds; strides fit in isize because the offsets are within slices.
+    match split {
+        Split::None => unsafe {
+            raw_sgemm(
+                m,
+                n,
+                k,
+                alpha,
+                a.as_ptr(),
+                rsa,
+                csa,
+                b.as_ptr(),
+                rsb,
+                csb,
+                beta,
+                c_ptr.0,
+                rsc,
+                csc,
+            )
+        },
+        Split::Rows(chunk) => (0..m.div_ceil(chunk)).into_par_iter().for_each(|t| {
+            let i0 = t * chunk;
+            let rows = chunk.min(m - i0);
+            let c_ptr = c_ptr;
+            // SAFETY: rows i0..i0+rows of A and C are in bounds (checked above); the
+            // row blocks of C are disjoint element sets (`disjoint` above), so no two
+            // tasks write the same element, and nothing else accesses `c` meanwhile
+            // (we hold its unique borrow until for_each returns).
+            unsafe {
+                raw_sgemm(
+                    rows,
+                    n,
+                    k,
+                    alpha,
+                    a.as_ptr().add(i0 * rsa),
+                    rsa,
+                    csa,
+                    b.as_ptr(),
+                    rsb,
+                    csb,
+                    beta,
+                    c_ptr.0.add(i0 * rsc),
+                    rsc,
+                    csc,
+                )
+            }
+        }),
+        Split::Cols(chunk) => (0..n.div_ceil(chunk)).into_par_iter().for_each(|t| {
+            let j0 = t * chunk;
+            let cols = chunk.min(n - j0);
+            let c_ptr = c_ptr;
+            // SAFETY: as for rows: columns j0..j0+cols of B and C are in bounds and the
+            // column blocks of C are disjoint element sets.
+            unsafe {
+                raw_sgemm(
+                    m,
+                    cols,
+                    k,
+                    alpha,
+                    a.as_ptr(),
+                    rsa,
+                    csa,
+                    b.as_ptr().add(j0 * csb),
+                    rsb,
+                    csb,
+                    beta,
+                    c_ptr.0.add(j0 * csc),
+                    rsc,
+                    csc,
+                )
+            }
+        }),
+    }
+}
+
+/// A raw output pointer that may cross to rayon workers; each worker writes only its
+/// own block of C (see the SAFETY notes at the use sites).
+#[derive(Clone, Copy)]
+struct SendPtr(*mut f32);
+// SAFETY: the pointer is only dereferenced by matrixmultiply on disjoint blocks of C
+// while the caller's `&mut [f32]` borrow is held, so sharing it is data-race free.
+unsafe impl Send for SendPtr {}
+// SAFETY: see `Send`; the wrapper is only copied, never written through concurrently at
+// the same element.
+unsafe impl Sync for SendPtr {}
+
+/// matrixmultiply's sgemm with unsigned strides.
+///
+/// # Safety
+/// * `a` must be valid for reads of `a[i*rsa + p*csa]` for all i < m, p < k;
+/// * `b` must be valid for reads of `b[p*rsb + j*csb]` for all p < k, j < n;
+/// * `c` must be valid for reads and writes of `c[i*rsc + j*csc]` for all i < m, j < n,
+///   distinct (i, j) must address distinct elements, and no other thread may access
+///   those elements during the call;
+/// * every stride must fit in `isize` (true for strides of in-bounds slice offsets).
+#[allow(clippy::too_many_arguments)]
+unsafe fn raw_sgemm(
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: *const f32,
+    rsa: usize,
+    csa: usize,
+    b: *const f32,
+    rsb: usize,
+    csb: usize,
+    beta: f32,
+    c: *mut f32,
+    rsc: usize,
+    csc: usize,
+) {
+    // SAFETY: forwarded from this function's contract; matrixmultiply reads exactly the
+    // A and B elements listed there, and reads (unless β = 0) and writes exactly the C
+    // elements listed there.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            alpha,
+            a,
+            rsa as isize,
+            csa as isize,
+            b,
+            rsb as isize,
+            csb as isize,
+            beta,
+            c,
+            rsc as isize,
+            csc as isize,
+        )
+    }
+}
+
+/// Naive triple-loop reference with the same semantics as [`sgemm_strided`]
+/// (f64 accumulation; `β == 0` overwrites C). Used by tests and as documentation.
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_naive(
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: &[f32],
+    rsa: usize,
+    csa: usize,
+    b: &[f32],
+    rsb: usize,
+    csb: usize,
+    beta: f32,
+    c: &mut [f32],
+    rsc: usize,
+    csc: usize,
+) {
+    check_lengths(
+        "sgemm_naive",
+        m,
+        n,
+        k,
+        (a.len(), rsa, csa),
+        (b.len(), rsb, csb),
+        (c.len(), rsc, csc),
+    );
+    for i in 0..m {
+        for j in 0..n {
+            let mut acc = 0.0f64;
+            for p in 0..k {
+                acc += a[i * rsa + p * csa] as f64 * b[p * rsb + j * csb] as f64;
+            }
+            let ci = &mut c[i * rsc + j * csc];
+            let prev = if beta == 0.0 {
+                0.0
+            } else {
+                beta as f64 * *ci as f64
+            };
+            *ci = (alpha as f64 * acc + prev) as f32;
+        }
+    }
+}
