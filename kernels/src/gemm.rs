@@ -303,6 +303,67 @@ pub fn sgemm_strided(
     }
 }
 
+/// [`sgemm_strided`] on the calling thread only: for kernels that already run one
+/// product per rayon task (e.g. a convolution parallel over images).
+///
+/// # Panics
+/// As [`sgemm_strided`].
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_strided_serial(
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: &[f32],
+    rsa: usize,
+    csa: usize,
+    b: &[f32],
+    rsb: usize,
+    csb: usize,
+    beta: f32,
+    c: &mut [f32],
+    rsc: usize,
+    csc: usize,
+) {
+    check_lengths(
+        "sgemm_strided_serial",
+        m,
+        n,
+        k,
+        (a.len(), rsa, csa),
+        (b.len(), rsb, csb),
+        (c.len(), rsc, csc),
+    );
+    assert!(
+        (m <= 1 || rsc > 0) && (n <= 1 || csc > 0),
+        "sgemm_strided_serial: C strides ({rsc}, {csc}) make output elements alias"
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    // SAFETY: the lengths were checked above, so every element the product touches is
+    // in bounds; `c` is uniquely borrowed for the call and strides come from in-bounds
+    // offsets (so they fit in isize).
+    unsafe {
+        raw_sgemm(
+            m,
+            n,
+            k,
+            alpha,
+            a.as_ptr(),
+            rsa,
+            csa,
+            b.as_ptr(),
+            rsb,
+            csb,
+            beta,
+            c.as_mut_ptr(),
+            rsc,
+            csc,
+        )
+    }
+}
+
 /// A raw output pointer that may cross to rayon workers; each worker writes only its
 /// own block of C (see the SAFETY notes at the use sites).
 #[derive(Clone, Copy)]
