@@ -3,6 +3,9 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod cluster;
+pub mod data_info;
+
 use crate::Error;
 
 /// Top-level command line.
@@ -17,6 +20,10 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Cluster the rows of a .npy or CSV matrix (k-means or a Gaussian mixture).
+    Cluster(cluster::ClusterArgs),
+    /// Inspect a dataset (`data info <dataset>`).
+    Data(data_info::DataArgs),
 }
 
 /// Runs the CLI on the process arguments and returns the exit status.
@@ -39,5 +46,8 @@ pub fn main() -> i32 {
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
-    match cli.command {}
+    match cli.command {
+        Command::Cluster(args) => cluster::run(&args),
+        Command::Data(args) => data_info::run(&args),
+    }
 }
