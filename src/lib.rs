@@ -6,12 +6,15 @@
 //! `autograd::Tape` → `backward` → `optim` updates the `ParamStore` →
 //! `metrics` → run directory. See `docs/ARCHITECTURE.md`.
 
-pub mod autograd;
+// ENGINE-PENDING pub mod autograd;
 pub mod cli;
 pub mod cluster;
 pub mod data;
 pub mod error;
 pub mod metrics;
+// ENGINE-PENDING pub mod nn;
+// ENGINE-PENDING pub mod ops;
+// ENGINE-PENDING pub mod optim;
 pub mod rng;
 pub mod tensor;
 

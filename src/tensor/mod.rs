@@ -1,1 +1,118 @@
-//! placeholder
+//! `Tensor`: a shape plus contiguous row-major `f32` storage. Nothing more:
+//! strides, views and broadcasting live in the ops that need them.
+
+mod shape;
+
+pub use shape::{broadcast_shapes, numel, Shape};
+
+use crate::{Error, Result};
+
+/// A dense row-major f32 array.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tensor {
+    shape: Shape,
+    data: Vec<f32>,
+}
+
+impl Tensor {
+    /// A tensor of `shape` filled with zeros.
+    pub fn zeros(shape: &[usize]) -> Tensor {
+        Tensor { shape: Shape::from(shape), data: vec![0.0; numel(shape)] }
+    }
+
+    /// A tensor of `shape` filled with `value`.
+    pub fn full(shape: &[usize], value: f32) -> Tensor {
+        Tensor { shape: Shape::from(shape), data: vec![value; numel(shape)] }
+    }
+
+    /// A 0-dimensional tensor holding `value`.
+    pub fn scalar(value: f32) -> Tensor {
+        Tensor { shape: Shape::from(&[][..]), data: vec![value] }
+    }
+
+    /// Wraps `data` as a tensor of `shape`; errors if the lengths disagree.
+    pub fn from_vec(shape: &[usize], data: Vec<f32>) -> Result<Tensor> {
+        if numel(shape) != data.len() {
+            return Err(Error::Other(format!(
+                "tensor of shape {:?} needs {} values, got {}",
+                shape,
+                numel(shape),
+                data.len()
+            )));
+        }
+        Ok(Tensor { shape: Shape::from(shape), data })
+    }
+
+    /// Like `from_vec` but panics on a length mismatch: for internal use where
+    /// the length was computed from the shape.
+    pub fn new(shape: &[usize], data: Vec<f32>) -> Tensor {
+        assert_eq!(numel(shape), data.len(), "tensor shape {:?} vs {} values", shape, data.len());
+        Tensor { shape: Shape::from(shape), data }
+    }
+
+    /// The dimensions.
+    pub fn shape(&self) -> &[usize] {
+        self.shape.dims()
+    }
+
+    /// Number of dimensions.
+    pub fn ndim(&self) -> usize {
+        self.shape.dims().len()
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// True when the tensor holds no element.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// The values, row-major.
+    pub fn data(&self) -> &[f32] {
+        &self.data
+    }
+
+    /// The values, row-major, mutable.
+    pub fn data_mut(&mut self) -> &mut [f32] {
+        &mut self.data
+    }
+
+    /// Consumes the tensor, returning its storage.
+    pub fn into_vec(self) -> Vec<f32> {
+        self.data
+    }
+
+    /// The single value of a one-element tensor.
+    pub fn item(&self) -> f32 {
+        assert_eq!(self.data.len(), 1, "item() on a tensor of shape {:?}", self.shape());
+        self.data[0]
+    }
+
+    /// The same storage under another shape with the same element count.
+    pub fn reshape(mut self, shape: &[usize]) -> Tensor {
+        assert_eq!(numel(shape), self.data.len(), "reshape {:?} -> {:?}", self.shape(), shape);
+        self.shape = Shape::from(shape);
+        self
+    }
+
+    /// Rows × columns view of a tensor of rank ≥ 1: the last axis is the
+    /// column axis, everything before it is flattened into rows.
+    pub fn rows_cols(&self) -> (usize, usize) {
+        let dims = self.shape();
+        match dims.len() {
+            0 => (1, 1),
+            _ => {
+                let cols = dims[dims.len() - 1];
+                (if cols == 0 { 0 } else { self.len() / cols }, cols)
+            }
+        }
+    }
+
+    /// True when every value is finite.
+    pub fn all_finite(&self) -> bool {
+        self.data.iter().all(|v| v.is_finite())
+    }
+}
