@@ -19,7 +19,7 @@ use rand::RngExt;
 
 use super::check_input;
 use super::kmeans::{kmeans, KMeansConfig};
-use super::linalg::{mahalanobis_sq, precision_cholesky};
+use super::linalg::{gemm, mahalanobis_sq, precision_cholesky, View};
 use super::par::map_chunks;
 use crate::{rng, Error, Result};
 
@@ -124,6 +124,9 @@ pub struct GmmFit {
 
 const LOG_2PI: f64 = 1.837_877_066_409_345_3;
 
+/// Points per GEMM block inside a chunk (keeps `Δ` and `Y` in cache).
+const BLOCK: usize = 256;
+
 impl Gmm {
     /// Builds a mixture from parameters, factorising the covariances; a
     /// covariance that is not positive definite is an error.
@@ -206,15 +209,55 @@ impl Gmm {
         }
     }
 
-    /// Fills `out[j] = log wⱼ + log N(x | μⱼ, Σⱼ)` for one point.
-    fn weighted_log_probs(&self, x: &[f64], out: &mut [f64], delta: &mut [f64], y: &mut [f64]) {
-        let d = self.dim;
-        for j in 0..self.k {
-            for ((t, &a), &m) in delta.iter_mut().zip(x).zip(&self.means[j * d..(j + 1) * d]) {
-                *t = a - m;
+    /// Fills `out[i·k + j] = log wⱼ + log N(xᵢ | μⱼ, Σⱼ)` for the `rows`
+    /// points of `x` (`rows × dim`). Full covariances go through one GEMM
+    /// per component (`Y = Δ·Pⱼ`, squared row norms).
+    fn weighted_log_probs(&self, x: &[f64], rows: usize, out: &mut [f64]) {
+        let (k, d) = (self.k, self.dim);
+        let cst = -0.5 * d as f64 * LOG_2PI;
+        let mut delta = vec![0.0; rows * d];
+        let mut y = vec![0.0; rows * d];
+        for j in 0..k {
+            let mu = &self.means[j * d..(j + 1) * d];
+            for (drow, xrow) in delta.chunks_exact_mut(d).zip(x.chunks_exact(d)) {
+                for ((t, &a), &m) in drow.iter_mut().zip(xrow).zip(mu) {
+                    *t = a - m;
+                }
             }
-            let m2 = self.maha_sq(j, delta, y);
-            out[j] = self.weights[j].ln() - 0.5 * (d as f64 * LOG_2PI + m2) + self.log_det_prec[j];
+            let base = self.weights[j].ln() + cst + self.log_det_prec[j];
+            match self.covariance_type {
+                CovarianceType::Full => {
+                    let p = &self.prec[j * d * d..(j + 1) * d * d];
+                    let dv = View {
+                        data: &delta,
+                        rs: d,
+                        cs: 1,
+                    };
+                    gemm(
+                        rows,
+                        d,
+                        d,
+                        dv,
+                        View {
+                            data: p,
+                            rs: d,
+                            cs: 1,
+                        },
+                        0.0,
+                        &mut y,
+                    );
+                    for (i, yrow) in y.chunks_exact(d).enumerate() {
+                        out[i * k + j] = base - 0.5 * yrow.iter().map(|v| v * v).sum::<f64>();
+                    }
+                }
+                CovarianceType::Diag => {
+                    let p = &self.prec[j * d..(j + 1) * d];
+                    for (i, drow) in delta.chunks_exact(d).enumerate() {
+                        let m2: f64 = drow.iter().zip(p).map(|(a, q)| (a * q) * (a * q)).sum();
+                        out[i * k + j] = base - 0.5 * m2;
+                    }
+                }
+            }
         }
     }
 
@@ -270,21 +313,24 @@ impl Gmm {
     fn e_step(&self, x: &[f64], n: usize, want_resp: bool) -> (Vec<f64>, Vec<f64>, f64) {
         let (k, d) = (self.k, self.dim);
         let parts = map_chunks(n, |r| {
-            let mut resp = Vec::with_capacity(if want_resp { r.len() * k } else { 0 });
-            let mut lses = Vec::with_capacity(r.len());
-            let mut w = vec![0.0; k];
-            let (mut delta, mut y) = (vec![0.0; d], vec![0.0; d]);
+            let rows = r.len();
+            let mut w = vec![0.0; rows * k];
+            for (b, wb) in (r.start..r.end).step_by(BLOCK).zip(w.chunks_mut(BLOCK * k)) {
+                let e = (b + BLOCK).min(r.end);
+                self.weighted_log_probs(&x[b * d..e * d], e - b, wb);
+            }
+            let mut resp = Vec::with_capacity(if want_resp { rows * k } else { 0 });
+            let mut lses = Vec::with_capacity(rows);
             let mut sum = 0.0;
-            for i in r {
-                self.weighted_log_probs(&x[i * d..(i + 1) * d], &mut w, &mut delta, &mut y);
-                let m = w.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            for row in w.chunks_exact(k) {
+                let m = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
                 let lse = if m.is_finite() {
-                    m + w.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
+                    m + row.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
                 } else {
                     m
                 };
                 if want_resp {
-                    resp.extend(w.iter().map(|v| (v - lse).exp()));
+                    resp.extend(row.iter().map(|v| (v - lse).exp()));
                 }
                 lses.push(lse);
                 sum += lse;
@@ -356,34 +402,48 @@ fn m_step(x: &[f64], n: usize, d: usize, resp: &[f64], k: usize, cfg: &GmmConfig
     };
     let parts = map_chunks(n, |r| {
         let mut cov = vec![0.0f64; k * per];
-        let mut delta = vec![0.0f64; d];
-        for i in r {
-            let xi = &x[i * d..(i + 1) * d];
-            for j in 0..k {
+        let rows = r.len();
+        let mut w = vec![0.0f64; rows * d];
+        for j in 0..k {
+            let mu = &means[j * d..(j + 1) * d];
+            let c = &mut cov[j * per..(j + 1) * per];
+            for (i, wrow) in r.clone().zip(w.chunks_exact_mut(d)) {
                 let rij = resp[i * k + j];
-                if rij == 0.0 {
-                    continue;
-                }
-                for ((t, &a), &m) in delta.iter_mut().zip(xi).zip(&means[j * d..(j + 1) * d]) {
-                    *t = a - m;
-                }
-                let c = &mut cov[j * per..(j + 1) * per];
+                let xi = &x[i * d..(i + 1) * d];
                 match cfg.covariance {
+                    // Row i of W is √rᵢⱼ (xᵢ − μⱼ); the scatter is Wᵀ·W.
                     CovarianceType::Full => {
-                        for a in 0..d {
-                            let ra = rij * delta[a];
-                            for (cab, &db) in c[a * d + a..(a + 1) * d].iter_mut().zip(&delta[a..])
-                            {
-                                *cab += ra * db;
-                            }
+                        let s = rij.sqrt();
+                        for ((t, &a), &m) in wrow.iter_mut().zip(xi).zip(mu) {
+                            *t = s * (a - m);
                         }
                     }
                     CovarianceType::Diag => {
-                        c.iter_mut()
-                            .zip(&delta)
-                            .for_each(|(s, &t)| *s += rij * t * t);
+                        for ((acc, &a), &m) in c.iter_mut().zip(xi).zip(mu) {
+                            *acc += rij * (a - m) * (a - m);
+                        }
                     }
                 }
+            }
+            if cfg.covariance == CovarianceType::Full {
+                let wt = View {
+                    data: &w,
+                    rs: 1,
+                    cs: d,
+                };
+                gemm(
+                    d,
+                    rows,
+                    d,
+                    wt,
+                    View {
+                        data: &w,
+                        rs: d,
+                        cs: 1,
+                    },
+                    1.0,
+                    c,
+                );
             }
         }
         cov

@@ -69,6 +69,56 @@ pub fn mahalanobis_sq(p: &[f64], delta: &[f64], y: &mut [f64]) -> f64 {
     y.iter().map(|v| v * v).sum()
 }
 
+/// A row- or column-major view for [`gemm`]: the slice and its row and
+/// column strides (in elements, non-negative).
+#[derive(Clone, Copy)]
+pub struct View<'a> {
+    /// The elements.
+    pub data: &'a [f64],
+    /// Row stride.
+    pub rs: usize,
+    /// Column stride.
+    pub cs: usize,
+}
+
+/// `C ← A·B + beta·C` for `A: m × k`, `B: k × n`, `C: m × n` row-major with
+/// `n` columns, via matrixmultiply's single-threaded f64 kernel (the same
+/// arithmetic for the same shapes, so callers stay deterministic).
+///
+/// Panics if a view does not cover its matrix (an internal invariant).
+pub fn gemm(m: usize, k: usize, n: usize, a: View, b: View, beta: f64, c: &mut [f64]) {
+    let last = |v: &View, r: usize, c: usize| (r.max(1) - 1) * v.rs + (c.max(1) - 1) * v.cs;
+    assert!(m == 0 || k == 0 || last(&a, m, k) < a.data.len());
+    assert!(k == 0 || n == 0 || last(&b, k, n) < b.data.len());
+    assert!(c.len() >= m * n);
+    if m == 0 || n == 0 {
+        return;
+    }
+    // SAFETY: the asserts above guarantee that every element the kernel reads
+    // (A[i·rs + p·cs] for i < m, p < k; likewise B) lies inside `a.data` and
+    // `b.data`, and every element it writes (C[i·n + j], i < m, j < n) inside
+    // `c`; `c` is a unique borrow, so it does not alias `a` or `b`. Strides
+    // fit in isize because they index existing slices.
+    unsafe {
+        matrixmultiply::dgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.data.as_ptr(),
+            a.rs as isize,
+            a.cs as isize,
+            b.data.as_ptr(),
+            b.rs as isize,
+            b.cs as isize,
+            beta,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +154,37 @@ mod tests {
         let expect: f64 = (0..3).map(|i| delta[i] * inv_delta[i]).sum();
         assert!((m - expect).abs() < 1e-12);
         assert!(cholesky(&[1.0, 2.0, 2.0, 1.0], 2).is_none());
+    }
+
+    #[test]
+    fn gemm_matches_naive_with_transposed_a() {
+        // A stored as kxm (so Aᵀ view), B kxn.
+        let (m, k, n) = (3, 4, 2);
+        let at: Vec<f64> = (0..k * m).map(|v| v as f64 * 0.5 - 1.0).collect();
+        let b: Vec<f64> = (0..k * n).map(|v| (v as f64).sin()).collect();
+        let mut c = vec![1.0; m * n];
+        gemm(
+            m,
+            k,
+            n,
+            View {
+                data: &at,
+                rs: 1,
+                cs: m,
+            },
+            View {
+                data: &b,
+                rs: n,
+                cs: 1,
+            },
+            1.0,
+            &mut c,
+        );
+        for i in 0..m {
+            for j in 0..n {
+                let e: f64 = 1.0 + (0..k).map(|p| at[p * m + i] * b[p * n + j]).sum::<f64>();
+                assert!((c[i * n + j] - e).abs() < 1e-12);
+            }
+        }
     }
 }
