@@ -5,6 +5,9 @@ use clap::{Parser, Subcommand};
 
 pub mod cluster;
 pub mod data_info;
+// ENGINE-PENDING pub mod eval;
+// ENGINE-PENDING pub mod presets;
+// ENGINE-PENDING pub mod train;
 
 use crate::Error;
 
@@ -24,6 +27,12 @@ pub enum Command {
     Cluster(cluster::ClusterArgs),
     /// Inspect a dataset (`data info <dataset>`).
     Data(data_info::DataArgs),
+    /// Train a model (default: the quick-start preset on MNIST with 100 labels).
+    // ENGINE-PENDING Train(Box<train::TrainArgs>),
+    /// Recompute a run's test metrics from its checkpoint.
+    // ENGINE-PENDING Eval(eval::EvalArgs),
+    /// List the presets.
+    // ENGINE-PENDING Presets,
 }
 
 /// Runs the CLI on the process arguments and returns the exit status.
@@ -49,5 +58,8 @@ fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Cluster(args) => cluster::run(&args),
         Command::Data(args) => data_info::run(&args),
+        // ENGINE-PENDING Command::Train(args) => train::run(&args),
+        // ENGINE-PENDING Command::Eval(args) => eval::run(&args),
+        // ENGINE-PENDING Command::Presets => presets::run(),
     }
 }

@@ -1,0 +1,23 @@
+//! `sparselabel presets`: every preset with its model, label budget, epochs,
+//! expected wall time on 2 cores and the paper's number.
+
+use crate::train::PRESETS;
+use crate::Result;
+
+/// Prints the table of presets.
+pub fn run() -> Result<()> {
+    println!("{:<22} {:<6} {:>7} {:>7} {:<9} {:<30} summary", "preset", "model", "labels", "epochs", "time", "paper");
+    for p in PRESETS {
+        let c = (p.config)();
+        let labels = match (c.labels_per_class, c.label_fraction) {
+            (Some(n), _) => format!("{}/class", n),
+            (None, Some(f)) => format!("{:.0} %", f * 100.0),
+            _ => "none".into(),
+        };
+        println!(
+            "{:<22} {:<6} {:>7} {:>7} {:<9} {:<30} {}",
+            p.name, c.model, labels, c.epochs, p.wall_time, p.paper, p.summary
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,203 @@
+//! `sparselabel train`: resolve a configuration (preset, then --config,
+//! then flags), train, print the test metrics. Ctrl-C saves a checkpoint;
+//! `--resume` continues bit-identically.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+
+use clap::Args;
+
+use crate::optim::Schedule;
+use crate::train::{self, Outcome, TrainConfig, Trainer};
+use crate::{Error, Result};
+
+/// Flags of `train`.
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Start from a named preset (see `sparselabel presets`); default `quickstart`.
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// Start from a config.json written by an earlier run.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Model: m2.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Dataset: mnist, fashion-mnist, idx:DIR, npy:X.npy[,y.npy], csv:FILE, images:DIR.
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// Labelled examples per class.
+    #[arg(long, conflicts_with = "label_fraction")]
+    pub labels: Option<usize>,
+    /// Fraction of each (labelled) class that is labelled.
+    #[arg(long)]
+    pub label_fraction: Option<f64>,
+    /// Classes that get labels, e.g. 0-4 (the rest are never labelled).
+    #[arg(long)]
+    pub labelled_classes: Option<String>,
+    /// Epochs.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Unlabelled examples per step.
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Labelled examples per step.
+    #[arg(long)]
+    pub batch_labelled: Option<usize>,
+    /// Constant learning rate (replaces the preset's schedule).
+    #[arg(long)]
+    pub lr: Option<f32>,
+    /// Weight of the labelled cross-entropy term.
+    #[arg(long)]
+    pub alpha: Option<f32>,
+    /// Run seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Seed of the labelled-subset draw.
+    #[arg(long)]
+    pub label_seed: Option<u64>,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Use only the first N training examples.
+    #[arg(long)]
+    pub train_limit: Option<usize>,
+    /// Stop each epoch after N steps.
+    #[arg(long)]
+    pub steps_per_epoch: Option<usize>,
+    /// Also report test metrics after every epoch (never used for choices).
+    #[arg(long)]
+    pub test_every_epoch: bool,
+    /// Run directory (default runs/<preset-or-model>-<timestamp>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue the run in DIR (or in --out) from its checkpoint.
+    #[arg(long, num_args = 0..=1, value_name = "DIR")]
+    pub resume: Option<Option<PathBuf>>,
+}
+
+fn resolve(args: &TrainArgs) -> Result<TrainConfig> {
+    let mut c = match (&args.config, &args.preset) {
+        (Some(path), _) => {
+            let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+            serde_json::from_str(&text).map_err(|e| Error::bad_input(path, format!("invalid config: {e}")))?
+        }
+        (None, Some(p)) => train::preset(p)?,
+        (None, None) => train::preset("quickstart")?,
+    };
+    if let Some(v) = &args.model {
+        c.model = v.clone();
+    }
+    if let Some(v) = &args.dataset {
+        c.dataset = v.clone();
+    }
+    if let Some(v) = args.labels {
+        c.labels_per_class = Some(v);
+        c.label_fraction = None;
+    }
+    if let Some(v) = args.label_fraction {
+        c.label_fraction = Some(v);
+        c.labels_per_class = None;
+    }
+    if let Some(v) = &args.labelled_classes {
+        c.labelled_classes = Some(v.clone());
+    }
+    if let Some(v) = args.epochs {
+        c.epochs = v;
+    }
+    if let Some(v) = args.batch {
+        c.batch_unlabelled = v;
+    }
+    if let Some(v) = args.batch_labelled {
+        c.batch_labelled = v;
+    }
+    if let Some(v) = args.lr {
+        if !(v > 0.0 && v.is_finite()) {
+            return Err(Error::Usage(format!("--lr {v} must be a positive number")));
+        }
+        c.schedule = Schedule::Constant { lr: v };
+    }
+    if let Some(v) = args.alpha {
+        c.alpha = Some(v);
+    }
+    if let Some(v) = args.seed {
+        c.seed = v;
+    }
+    if let Some(v) = args.label_seed {
+        c.label_seed = v;
+    }
+    if let Some(v) = args.threads {
+        if v == 0 {
+            return Err(Error::Usage("--threads must be at least 1".into()));
+        }
+        c.threads = v;
+    }
+    if let Some(v) = args.train_limit {
+        c.train_limit = Some(v);
+    }
+    if let Some(v) = args.steps_per_epoch {
+        c.steps_per_epoch = Some(v);
+    }
+    if args.test_every_epoch {
+        c.test_every_epoch = true;
+    }
+    c.validate()?;
+    Ok(c)
+}
+
+/// Runs `train`.
+pub fn run(args: &TrainArgs) -> Result<()> {
+    let mut trainer = match &args.resume {
+        Some(dir) => {
+            let dir = dir.clone().or_else(|| args.out.clone()).ok_or_else(|| {
+                Error::Usage("--resume needs the run directory (--resume DIR or --out DIR --resume)".into())
+            })?;
+            Trainer::resume(&dir)?
+        }
+        None => {
+            let config = resolve(args)?;
+            let out = args.out.clone().unwrap_or_else(|| train::default_out(&config));
+            Trainer::new(config, &out)?
+        }
+    };
+    let threads = trainer.config.threads;
+    let flag = trainer.interrupt_flag();
+    // A second Ctrl-C while saving falls through to the default behaviour.
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\ninterrupt: saving a checkpoint after this step…");
+    });
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if threads > 0 {
+        builder = builder.num_threads(threads);
+    }
+    let pool = builder.build().map_err(|e| Error::Other(format!("thread pool: {e}")))?;
+    println!(
+        "training {} on {} with {} labelled examples; run directory {}",
+        trainer.config.model,
+        trainer.config.dataset,
+        trainer.labelled_count(),
+        trainer.run.path.display()
+    );
+    match pool.install(|| trainer.run())? {
+        Outcome::Finished(test) => {
+            println!(
+                "test accuracy {:.4}  cluster accuracy {:.4}  NMI {:.4}  ({} test examples)",
+                test.accuracy, test.cluster_accuracy, test.nmi, test.count
+            );
+            println!("results in {}", trainer.run.path.display());
+            Ok(())
+        }
+        Outcome::Interrupted => {
+            eprintln!(
+                "interrupted: checkpoint saved; continue with `sparselabel train --resume {}`",
+                trainer.run.path.display()
+            );
+            Err(Error::Other("interrupted".into())).or_else(|_| {
+                std::process::exit(130);
+            })
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! Kingma et al.'s M2, the semi-supervised VAE.
+//!
+//! Generative model: p(y) = Cat(1/K), p(z) = N(0, I),
+//! p(x | y, z) = Bernoulli(σ(f_θ(y, z))).
+//! Inference model: q(y | x) = Cat(π_φ(x)), q(z | x, y) = N(μ_φ(x, y), diag σ²_φ(x, y)).
+//!
+//! Objective (minimised, per example):
+//! labelled   L(x, y) = E_q(z|x,y)[−log p(x | y, z)] + KL(q(z|x,y) ‖ p(z)) − log p(y);
+//! unlabelled U(x) = Σ_y q(y|x)·L(x, y) − H(q(y|x)), with y **enumerated exactly**;
+//! J = mean_unlabelled U + mean_labelled L + α·mean_labelled −log q(y|x).
+//!
+//! The first layers of q(z|x,y) and p(x|y,z) take a one-hot y; we split
+//! their weight into an x (or z) part and a (K, H) per-class table, so
+//! W·[x; y] = W_x·x + T[y]: the x part is computed once per example, not once
+//! per enumerated class.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Batch, Loss, Model};
+use crate::autograd::{ParamId, ParamStore, Tape, Var};
+use crate::nn::{Activation, Init, Linear, Mlp};
+use crate::ops;
+use crate::rng::StreamRng;
+use crate::tensor::Tensor;
+
+/// M2's architecture and loss weights.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct M2Config {
+    /// Input width D.
+    pub input_dim: usize,
+    /// Number of classes K.
+    pub classes: usize,
+    /// Latent width.
+    pub z_dim: usize,
+    /// Hidden widths of every network (e.g. [500, 500]).
+    pub hidden: Vec<usize>,
+    /// Hidden activation: `relu`, `softplus`, ….
+    pub activation: String,
+    /// Weight of the labelled cross-entropy term (per labelled example,
+    /// relative to the per-example bound).
+    pub alpha: f32,
+}
+
+/// A first layer taking [v; one-hot y]: W_v·v + T[y] + b.
+#[derive(Clone, Copy, Debug)]
+struct ConditionedInput {
+    linear: Linear,
+    class_table: ParamId,
+}
+
+impl ConditionedInput {
+    fn new(store: &mut ParamStore, name: &str, inp: usize, classes: usize, out: usize, rng: &mut StreamRng) -> Self {
+        let fan_in = inp + classes;
+        let linear = Linear::new(store, name, inp, out, Init::HeNormal, rng);
+        // Re-draw the v part with the fan-in of the whole layer [v; y].
+        let w = Init::HeNormal.tensor(&[out, inp], fan_in, out, rng);
+        store.get_mut(linear.weight).value = w;
+        let table = Init::HeNormal.tensor(&[classes, out], fan_in, out, rng);
+        let class_table = store.add(&format!("{name}.class_table"), table);
+        ConditionedInput { linear, class_table }
+    }
+}
+
+/// The M2 model (parameter ids and configuration).
+pub struct M2 {
+    config: M2Config,
+    act: Activation,
+    qy: Mlp,
+    qz_in: ConditionedInput,
+    qz_rest: Option<Mlp>,
+    qz_out: Linear,
+    px_in: ConditionedInput,
+    px_rest: Option<Mlp>,
+    px_out: Linear,
+}
+
+impl M2 {
+    /// Creates the parameters in `store`.
+    pub fn new(store: &mut ParamStore, config: M2Config, rng: &mut StreamRng) -> crate::Result<Self> {
+        let act = Activation::parse(&config.activation)
+            .ok_or_else(|| crate::Error::Usage(format!("unknown activation '{}'", config.activation)))?;
+        if config.hidden.is_empty() {
+            return Err(crate::Error::Usage("m2 needs at least one hidden layer".into()));
+        }
+        let (d, k, z, h) = (config.input_dim, config.classes, config.z_dim, &config.hidden);
+        let mut sizes = vec![d];
+        sizes.extend(h);
+        sizes.push(k);
+        let qy = Mlp::new(store, "qy", &sizes, act, Init::HeNormal, rng);
+        let h0 = h[0];
+        let hl = *h.last().unwrap();
+        let rest = |store: &mut ParamStore, name: &str, rng: &mut StreamRng| {
+            (h.len() > 1).then(|| Mlp::new(store, name, h, act, Init::HeNormal, rng))
+        };
+        let qz_in = ConditionedInput::new(store, "qz.in", d, k, h0, rng);
+        let qz_rest = rest(store, "qz.hidden", rng);
+        let qz_out = Linear::new(store, "qz.out", hl, 2 * z, Init::GlorotNormal, rng);
+        let px_in = ConditionedInput::new(store, "px.in", z, k, h0, rng);
+        let px_rest = rest(store, "px.hidden", rng);
+        let px_out = Linear::new(store, "px.out", hl, d, Init::GlorotNormal, rng);
+        Ok(M2 { config, act, qy, qz_in, qz_rest, qz_out, px_in, px_rest, px_out })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &M2Config {
+        &self.config
+    }
+
+    /// Applies a conditioned first layer (rows of `v_part` already hold
+    /// W_v·v + b) plus the class rows, then the hidden stack.
+    fn trunk(&self, tape: &mut Tape, v_part: Var, input: &ConditionedInput, rest: &Option<Mlp>, ys: &[usize]) -> Var {
+        let table = tape.param(input.class_table);
+        let y_part = ops::gather_rows(tape, table, ys);
+        let h = ops::add(tape, v_part, y_part);
+        let mut h = self.act.apply(tape, h);
+        if let Some(mlp) = rest {
+            h = mlp.forward(tape, h);
+            h = self.act.apply(tape, h);
+        }
+        h
+    }
+
+    /// Per-example bound L(x, y) (B·T rows) for `x_rows`: (B, D) inputs
+    /// already tiled T times and the classes `ys` of each row. `xw` holds
+    /// W_x·x + b for the untiled batch, tiled likewise.
+    fn bound(&self, tape: &mut Tape, x_rows: Var, xw: Var, ys: &[usize], rng: &mut StreamRng) -> Var {
+        let z = self.config.z_dim;
+        let h = self.trunk(tape, xw, &self.qz_in, &self.qz_rest, ys);
+        let stats = self.qz_out.forward(tape, h);
+        let mu = ops::slice(tape, stats, 1, 0, z);
+        let logvar = ops::slice(tape, stats, 1, z, z);
+        let zs = ops::gaussian_sample(tape, mu, logvar, rng);
+        let zw = self.px_in.linear.forward(tape, zs);
+        let hp = self.trunk(tape, zw, &self.px_in, &self.px_rest, ys);
+        let logits = self.px_out.forward(tape, hp);
+        let rec = ops::bce_with_logits(tape, logits, x_rows);
+        let kl = ops::kl_std_normal(tape, mu, logvar);
+        let per = ops::add(tape, rec, kl);
+        // − log p(y) = log K for the uniform prior.
+        ops::add_scalar(tape, per, (self.config.classes as f32).ln())
+    }
+}
+
+impl Model for M2 {
+    fn name(&self) -> &'static str {
+        "m2"
+    }
+
+    fn num_classes(&self) -> usize {
+        self.config.classes
+    }
+
+    fn class_log_probs(&self, tape: &mut Tape, x: Var) -> Var {
+        let logits = self.qy.forward(tape, x);
+        ops::log_softmax(tape, logits)
+    }
+
+    fn loss(&self, tape: &mut Tape, batch: &Batch, rng: &mut StreamRng) -> Loss {
+        let k = self.config.classes;
+        let mut terms = Vec::new();
+        let mut parts = Vec::new();
+        let bl = batch.labels.len();
+        if bl > 0 {
+            let xl = tape.constant(batch.labelled.clone());
+            let xw = self.qz_in.linear.forward(tape, xl);
+            let l = self.bound(tape, xl, xw, &batch.labels, rng);
+            let l = ops::mean_all(tape, l);
+            let logits = self.qy.forward(tape, xl);
+            let ce = ops::cross_entropy(tape, logits, &batch.labels, None);
+            let ce = ops::mean_all(tape, ce);
+            let weighted = ops::mul_scalar(tape, ce, self.config.alpha);
+            terms.push(("labelled_bound", l));
+            terms.push(("cross_entropy", ce));
+            parts.push(l);
+            parts.push(weighted);
+        }
+        let bu = batch.unlabelled.shape()[0];
+        if bu > 0 {
+            let xu = tape.constant(batch.unlabelled.clone());
+            let logits = self.qy.forward(tape, xu);
+            let q = ops::softmax(tape, logits);
+            // Enumerate y: row t·B + i pairs example i with class t.
+            let xw = self.qz_in.linear.forward(tape, xu);
+            let xw_all = ops::tile(tape, xw, k);
+            let x_all = ops::tile(tape, xu, k);
+            let ys: Vec<usize> = (0..k).flat_map(|t| std::iter::repeat_n(t, bu)).collect();
+            let l_all = self.bound(tape, x_all, xw_all, &ys, rng); // (K·B)
+            let l_all = ops::reshape(tape, l_all, &[k, bu]);
+            let qt = ops::transpose(tape, q); // (K, B)
+            let weighted = ops::mul(tape, qt, l_all);
+            let expected = ops::sum(tape, weighted, 0); // (B)
+            let h = ops::categorical_entropy(tape, logits);
+            let u = ops::sub(tape, expected, h);
+            let u = ops::mean_all(tape, u);
+            terms.push(("unlabelled_bound", u));
+            parts.push(u);
+        }
+        let mut total = parts[0];
+        for &p in &parts[1..] {
+            total = ops::add(tape, total, p);
+        }
+        Loss { total, terms }
+    }
+}
+
+/// Convenience for tests and tools: the class log-probabilities of `x` in
+/// evaluation mode.
+pub fn predict_log_probs(model: &dyn Model, store: &ParamStore, x: &Tensor) -> Tensor {
+    let mut tape = Tape::no_grad(store);
+    let xv = tape.constant(x.clone());
+    let lp = model.class_log_probs(&mut tape, xv);
+    tape.value(lp).clone()
+}

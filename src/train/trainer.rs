@@ -1,0 +1,438 @@
+//! The training loop shared by every model: epochs over the unlabelled set
+//! with labelled examples drawn alongside, Adam with a schedule and
+//! clipping, validation every epoch, test at the end, a progress bar on
+//! stderr, checkpoints after every epoch and on Ctrl-C, and bit-identical
+//! resumption.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+
+use super::batches::{gather, permutation, sample_without_replacement};
+use super::checkpoint::{self, CheckpointRef};
+use super::config::TrainConfig;
+use super::evaluate::{evaluate, EvalMetrics};
+use super::run_dir::{Manifest, RunDir};
+use crate::autograd::{ParamStore, Tape};
+use crate::data::{self, LabelRegime, Splits};
+use crate::models::m2::{M2Config, M2};
+use crate::models::{Batch, Model};
+use crate::optim::{clip_grad_norm, Adam, Optimizer};
+use crate::rng::{self, StreamRng};
+use crate::{Error, Result};
+
+/// The random streams of a run, one per purpose.
+struct Streams {
+    /// Unlabelled order; `order_at_epoch_start` is its state when the
+    /// current epoch's permutation was drawn.
+    order: StreamRng,
+    order_at_epoch_start: StreamRng,
+    labelled: StreamRng,
+    binarize: StreamRng,
+    sampling: StreamRng,
+}
+
+impl Streams {
+    fn new(seed: u64) -> Self {
+        let order = rng::stream(seed, "data-order");
+        Streams {
+            order_at_epoch_start: order.clone(),
+            order,
+            labelled: rng::stream(seed, "labelled-draw"),
+            binarize: rng::stream(seed, "binarize"),
+            sampling: rng::stream(seed, "sampling"),
+        }
+    }
+}
+
+/// How a call to [`Trainer::run`] ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// All epochs done; the test metrics.
+    Finished(Box<EvalMetrics>),
+    /// Stopped by Ctrl-C after saving a checkpoint.
+    Interrupted,
+}
+
+/// A run in progress.
+pub struct Trainer {
+    /// The configuration (as written to config.json).
+    pub config: TrainConfig,
+    /// Where results go.
+    pub run: RunDir,
+    splits: Splits,
+    labelled: Vec<usize>,
+    unlabelled: Vec<usize>,
+    store: ParamStore,
+    model: M2,
+    opt: Adam,
+    streams: Streams,
+    epoch: usize,
+    step_in_epoch: usize,
+    loss_sums: Vec<f64>,
+    elapsed_before: f64,
+    interrupt: Arc<AtomicBool>,
+    quiet: bool,
+}
+
+fn build(config: &TrainConfig) -> Result<(Splits, Vec<usize>, Vec<usize>, ParamStore, M2)> {
+    config.validate()?;
+    let mut splits = data::load(&config.dataset)?;
+    if let Some(n) = config.train_limit {
+        let keep: Vec<usize> = (0..n.min(splits.train.n)).collect();
+        splits.train = splits.train.subset(&keep);
+    }
+    let train = &splits.train;
+    let labels = train
+        .labels
+        .as_ref()
+        .ok_or_else(|| Error::Usage(format!("dataset {} has no labels to draw from", config.dataset)))?;
+    let regime = match (config.labels_per_class, config.label_fraction, &config.labelled_classes) {
+        (_, Some(f), Some(c)) => LabelRegime::FractionOfClasses { fraction: f, classes: data::parse_class_set(c)? },
+        (_, Some(f), None) => LabelRegime::Fraction(f),
+        (Some(n), None, _) => LabelRegime::PerClass(n),
+        (None, None, _) => LabelRegime::Unsupervised,
+    };
+    let labelled = data::select_labelled(labels, train.num_classes, &regime, config.label_seed)?;
+    let mut is_labelled = vec![false; train.n];
+    labelled.iter().for_each(|&i| is_labelled[i] = true);
+    let unlabelled: Vec<usize> = (0..train.n).filter(|&i| !is_labelled[i]).collect();
+    let alpha = config.alpha.unwrap_or_else(|| {
+        if labelled.is_empty() {
+            0.0
+        } else {
+            0.1 * train.n as f32 / labelled.len() as f32
+        }
+    });
+    let mut store = ParamStore::new();
+    let mut init = rng::stream(config.seed, "init");
+    let m2 = M2Config {
+        input_dim: train.dim,
+        classes: train.num_classes,
+        z_dim: config.z_dim,
+        hidden: config.hidden.clone(),
+        activation: config.activation.clone(),
+        alpha,
+    };
+    let model = M2::new(&mut store, m2, &mut init)?;
+    Ok((splits, labelled, unlabelled, store, model))
+}
+
+impl Trainer {
+    /// Starts a new run in `out`.
+    pub fn new(config: TrainConfig, out: &Path) -> Result<Self> {
+        let (splits, labelled, unlabelled, store, model) = build(&config)?;
+        let run = RunDir::create(out)?;
+        run.write_json("config.json", &config)?;
+        let manifest = Manifest::current(splits.sources.clone(), config.seed, config.label_seed);
+        run.write_json("manifest.json", &manifest)?;
+        let _ = std::fs::remove_file(run.file("metrics.jsonl"));
+        let opt = Adam::new(&store, config.adam);
+        let streams = Streams::new(config.seed);
+        Ok(Trainer {
+            config,
+            run,
+            splits,
+            labelled,
+            unlabelled,
+            store,
+            model,
+            opt,
+            streams,
+            epoch: 0,
+            step_in_epoch: 0,
+            loss_sums: Vec::new(),
+            elapsed_before: 0.0,
+            interrupt: Arc::new(AtomicBool::new(false)),
+            quiet: false,
+        })
+    }
+
+    /// Reopens the run in `dir` from its config.json and checkpoint.
+    pub fn resume(dir: &Path) -> Result<Self> {
+        let run = RunDir::open(dir)?;
+        let config_path = run.file("config.json");
+        let text = std::fs::read_to_string(&config_path).map_err(|e| Error::io(&config_path, e))?;
+        let config: TrainConfig =
+            serde_json::from_str(&text).map_err(|e| Error::bad_input(&config_path, format!("invalid config: {e}")))?;
+        let (splits, labelled, unlabelled, mut store, model) = build(&config)?;
+        let path = run.file("checkpoint.safetensors");
+        let ck = checkpoint::load(&path)?;
+        ck.restore_params(&mut store, &path)?;
+        let mut opt = Adam::new(&store, config.adam);
+        ck.restore_optimizer(&mut opt, &store, &path)?;
+        let mut streams = Streams {
+            order: ck.rng("data-order-epoch-start", &path)?,
+            order_at_epoch_start: ck.rng("data-order-epoch-start", &path)?,
+            labelled: ck.rng("labelled-draw", &path)?,
+            binarize: ck.rng("binarize", &path)?,
+            sampling: ck.rng("sampling", &path)?,
+        };
+        // `order` is moved past the epoch's permutation when the epoch resumes.
+        streams.order = streams.order_at_epoch_start.clone();
+        let epoch = ck.counter("epoch", &path)? as usize;
+        let step_in_epoch = ck.counter("step_in_epoch", &path)? as usize;
+        let elapsed_before = f64::from_bits(ck.counter("elapsed_bits", &path)? as u64);
+        let loss_sums = ck
+            .counters
+            .iter()
+            .filter(|(k, _)| k.starts_with("loss_sum."))
+            .map(|(k, v)| (k.clone(), f64::from_bits(*v as u64)))
+            .collect::<std::collections::BTreeMap<_, _>>();
+        let loss_sums = (0..loss_sums.len()).map(|i| loss_sums[&format!("loss_sum.{i:02}")]).collect();
+        run.truncate_metrics(epoch)?;
+        Ok(Trainer {
+            config,
+            run,
+            splits,
+            labelled,
+            unlabelled,
+            store,
+            model,
+            opt,
+            streams,
+            epoch,
+            step_in_epoch,
+            loss_sums,
+            elapsed_before,
+            interrupt: Arc::new(AtomicBool::new(false)),
+            quiet: false,
+        })
+    }
+
+    /// The flag that, once set (by a Ctrl-C handler), makes the run save a
+    /// checkpoint and return [`Outcome::Interrupted`] at the next step.
+    pub fn interrupt_flag(&self) -> Arc<AtomicBool> {
+        self.interrupt.clone()
+    }
+
+    /// Silences the per-epoch lines on stdout (tests).
+    pub fn set_quiet(&mut self, quiet: bool) {
+        self.quiet = quiet;
+    }
+
+    /// Number of labelled training examples.
+    pub fn labelled_count(&self) -> usize {
+        self.labelled.len()
+    }
+
+    /// The parameters (for tests and tools).
+    pub fn store(&self) -> &ParamStore {
+        &self.store
+    }
+
+    /// The test split.
+    pub fn test_split(&self) -> &crate::data::Dataset {
+        &self.splits.test
+    }
+
+    /// The model.
+    pub fn model(&self) -> &dyn Model {
+        &self.model
+    }
+
+    fn steps_per_epoch(&self) -> usize {
+        let c = &self.config;
+        let full = if c.batch_unlabelled > 0 {
+            self.unlabelled.len() / c.batch_unlabelled
+        } else {
+            self.labelled.len().div_ceil(c.batch_labelled.max(1))
+        };
+        c.steps_per_epoch.map(|s| s.min(full)).unwrap_or(full).max(1)
+    }
+
+    fn save_checkpoint(&self, elapsed: f64) -> Result<()> {
+        let mut counters: Vec<(String, i64)> = vec![
+            ("epoch".into(), self.epoch as i64),
+            ("step_in_epoch".into(), self.step_in_epoch as i64),
+            ("elapsed_bits".into(), elapsed.to_bits() as i64),
+        ];
+        for (i, s) in self.loss_sums.iter().enumerate() {
+            counters.push((format!("loss_sum.{i:02}"), s.to_bits() as i64));
+        }
+        let counters: Vec<(&str, i64)> = counters.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        let s = &self.streams;
+        let rngs = [
+            ("data-order-epoch-start", &s.order_at_epoch_start),
+            ("labelled-draw", &s.labelled),
+            ("binarize", &s.binarize),
+            ("sampling", &s.sampling),
+        ];
+        let mut meta = std::collections::BTreeMap::new();
+        meta.insert("model".to_string(), self.model.name().to_string());
+        meta.insert(
+            "config".to_string(),
+            serde_json::to_string(&self.config).map_err(|e| Error::Other(e.to_string()))?,
+        );
+        let ck = CheckpointRef { store: &self.store, optimizer: Some(&self.opt), rngs: &rngs, counters: &counters, metadata: &meta };
+        checkpoint::save(&self.run.file("checkpoint.safetensors"), &ck)
+    }
+
+    /// One optimisation step on the given indices; returns the loss parts.
+    fn step(&mut self, unl: &[usize]) -> Result<Vec<f32>> {
+        let c = &self.config;
+        let bin = c.binarize == "dynamic";
+        let train = &self.splits.train;
+        let lab_pos = sample_without_replacement(self.labelled.len(), c.batch_labelled, &mut self.streams.labelled);
+        let lab_idx: Vec<usize> = lab_pos.iter().map(|&p| self.labelled[p]).collect();
+        let labels_all = train.labels.as_ref().expect("labelled data has labels");
+        let batch = Batch {
+            labelled: gather(train, &lab_idx, bin.then_some(&mut self.streams.binarize)),
+            labels: lab_idx.iter().map(|&i| labels_all[i] as usize).collect(),
+            unlabelled: gather(train, unl, bin.then_some(&mut self.streams.binarize)),
+        };
+        let mut tape = Tape::new(&self.store);
+        let loss = self.model.loss(&mut tape, &batch, &mut self.streams.sampling);
+        let mut parts = vec![tape.value(loss.total).item()];
+        parts.extend(loss.terms.iter().map(|(_, v)| tape.value(*v).item()));
+        if !parts[0].is_finite() {
+            tape.enable_finite_guard();
+            return Err(Error::Numerical(format!(
+                "loss is {} at epoch {} step {}",
+                parts[0], self.epoch, self.step_in_epoch
+            )));
+        }
+        let grads = tape.backward(loss.total)?;
+        drop(tape);
+        self.store.zero_grad();
+        self.store.accumulate(&grads);
+        if let Some(max) = c.clip_norm {
+            clip_grad_norm(&mut self.store, max);
+        }
+        let lr = c.schedule.lr_at(self.epoch);
+        self.opt.step(&mut self.store, lr);
+        Ok(parts)
+    }
+
+    fn term_names(&self) -> Vec<&'static str> {
+        let mut names = vec!["loss"];
+        if !self.labelled.is_empty() && self.config.batch_labelled > 0 {
+            names.extend(["labelled_bound", "cross_entropy"]);
+        }
+        if self.config.batch_unlabelled > 0 {
+            names.push("unlabelled_bound");
+        }
+        names
+    }
+
+    /// Trains the remaining epochs; writes metrics, checkpoints and summary.
+    pub fn run(&mut self) -> Result<Outcome> {
+        let steps = self.steps_per_epoch();
+        let epochs = self.config.epochs;
+        let examples_per_step = self.config.batch_unlabelled + self.config.batch_labelled.min(self.labelled.len());
+        let started = Instant::now();
+        let elapsed = |s: &Self| s.elapsed_before + started.elapsed().as_secs_f64();
+        let bar = ProgressBar::new((epochs * steps) as u64);
+        if std::io::stderr().is_terminal() && !self.quiet {
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+        } else {
+            bar.set_draw_target(ProgressDrawTarget::hidden());
+        }
+        bar.set_style(
+            ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ETA {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_position((self.epoch * steps + self.step_in_epoch) as u64);
+        while self.epoch < epochs {
+            let epoch_start = Instant::now();
+            // The epoch's permutation, re-drawn identically when resuming.
+            self.streams.order = self.streams.order_at_epoch_start.clone();
+            let order = permutation(self.unlabelled.len(), &mut self.streams.order);
+            let mut steps_done_now = 0usize;
+            while self.step_in_epoch < steps {
+                if self.interrupt.load(Ordering::SeqCst) {
+                    self.save_checkpoint(elapsed(self))?;
+                    bar.abandon();
+                    return Ok(Outcome::Interrupted);
+                }
+                let bu = self.config.batch_unlabelled;
+                let s = self.step_in_epoch;
+                let unl: Vec<usize> = order[s * bu..((s + 1) * bu).min(order.len())].iter().map(|&p| self.unlabelled[p]).collect();
+                let parts = self.step(&unl)?;
+                if self.loss_sums.len() != parts.len() {
+                    self.loss_sums = vec![0.0; parts.len()];
+                }
+                for (a, p) in self.loss_sums.iter_mut().zip(&parts) {
+                    *a += *p as f64;
+                }
+                self.step_in_epoch += 1;
+                steps_done_now += 1;
+                bar.set_prefix(format!("epoch {}/{}", self.epoch + 1, epochs));
+                let rate = (steps_done_now * examples_per_step) as f64 / epoch_start.elapsed().as_secs_f64().max(1e-9);
+                bar.set_message(format!("loss {:.2} {:.0} ex/s", parts[0], rate));
+                bar.inc(1);
+            }
+            let epoch_seconds = epoch_start.elapsed().as_secs_f64();
+            let validation = evaluate(&self.model, &self.store, &self.splits.validation)?;
+            let test = if self.config.test_every_epoch {
+                Some(evaluate(&self.model, &self.store, &self.splits.test)?)
+            } else {
+                None
+            };
+            let names = self.term_names();
+            let mut losses = serde_json::Map::new();
+            for (i, s) in self.loss_sums.iter().enumerate() {
+                let name = names.get(i).copied().unwrap_or("term");
+                losses.insert(name.to_string(), json!(s / steps as f64));
+            }
+            let record = json!({
+                "epoch": self.epoch + 1,
+                "losses": losses,
+                "lr": self.config.schedule.lr_at(self.epoch),
+                "validation_accuracy": validation.accuracy,
+                "validation_cluster_accuracy": validation.cluster_accuracy,
+                "test_accuracy": test.as_ref().map(|t| t.accuracy),
+                "seconds": epoch_seconds,
+                "examples_per_second": (steps_done_now * examples_per_step) as f64 / epoch_seconds.max(1e-9),
+            });
+            self.run.append_metrics(&record)?;
+            if !self.quiet {
+                bar.suspend(|| {
+                    println!(
+                        "epoch {:>3}/{}  loss {:>9.3}  validation accuracy {:.4}  {:.0} examples/s",
+                        self.epoch + 1,
+                        epochs,
+                        self.loss_sums.first().copied().unwrap_or(0.0) / steps as f64,
+                        validation.accuracy,
+                        record["examples_per_second"].as_f64().unwrap_or(0.0)
+                    )
+                });
+            }
+            self.epoch += 1;
+            self.step_in_epoch = 0;
+            self.loss_sums.clear();
+            self.streams.order_at_epoch_start = self.streams.order.clone();
+            self.save_checkpoint(elapsed(self))?;
+        }
+        bar.finish_and_clear();
+        let test = evaluate(&self.model, &self.store, &self.splits.test)?;
+        let wall = elapsed(self);
+        let total_examples = (epochs * steps * examples_per_step) as f64;
+        let summary = json!({
+            "model": self.model.name(),
+            "preset": self.config.preset,
+            "test_accuracy": test.accuracy,
+            "test_cluster_accuracy": test.cluster_accuracy,
+            "test_purity": test.purity,
+            "test_nmi": test.nmi,
+            "test_confusion": test.confusion,
+            "labelled_count": self.labelled.len(),
+            "epochs": epochs,
+            "wall_seconds": wall,
+            "examples_per_second": total_examples / wall.max(1e-9),
+        });
+        self.run.write_json("summary.json", &summary)?;
+        Ok(Outcome::Finished(Box::new(test)))
+    }
+}
+
+/// The default run directory for a configuration: `runs/<preset-or-model>-<timestamp>`.
+pub fn default_out(config: &TrainConfig) -> PathBuf {
+    let name = config.preset.clone().unwrap_or_else(|| config.model.clone());
+    PathBuf::from("runs").join(format!("{name}-{}", super::run_dir::timestamp()))
+}
