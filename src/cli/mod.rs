@@ -27,11 +27,11 @@ pub enum Command {
     Cluster(cluster::ClusterArgs),
     /// Inspect a dataset (`data info <dataset>`).
     Data(data_info::DataArgs),
-    /// Train a model (default: the quick-start preset on MNIST with 100 labels).
+    // ENGINE-PENDING /// Train a model (default: the quick-start preset on MNIST with 100 labels).
     // ENGINE-PENDING Train(Box<train::TrainArgs>),
-    /// Recompute a run's test metrics from its checkpoint.
+    // ENGINE-PENDING /// Recompute a run's test metrics from its checkpoint.
     // ENGINE-PENDING Eval(eval::EvalArgs),
-    /// List the presets.
+    // ENGINE-PENDING /// List the presets.
     // ENGINE-PENDING Presets,
 }
 

@@ -1,0 +1,81 @@
+//! Training-step throughput of the paper models at the peer's architectures
+//! (DESIGN.md §5): one Adam step on a batch of embedded MNIST, timed after
+//! a warm-up; the median over steps.
+
+use std::time::Instant;
+
+use serde_json::{json, Value};
+
+use crate::autograd::{ParamStore, Tape};
+use crate::data;
+use crate::models::m2::{M2Config, M2};
+use crate::models::{Batch, Model};
+use crate::optim::{Adam, AdamConfig, Optimizer};
+use crate::train::batches::gather;
+use crate::{Error, Result};
+
+/// Builds the bench architecture of `model` (DESIGN.md §5).
+fn build(model: &str, store: &mut ParamStore) -> Result<Box<dyn Model>> {
+    let mut rng = crate::rng::stream(0, "bench-init");
+    match model {
+        "m2" => {
+            let c = M2Config {
+                input_dim: 784,
+                classes: 10,
+                z_dim: 50,
+                hidden: vec![500, 500],
+                activation: "relu".into(),
+                alpha: 50.0,
+            };
+            Ok(Box::new(M2::new(store, c, &mut rng)?))
+        }
+        other => Err(Error::Usage(format!("bench step: model '{other}' is not implemented yet (available: m2)"))),
+    }
+}
+
+/// Times `steps` training steps of `model` with `labelled` + `unlabelled`
+/// examples per step.
+pub fn run(model: &str, labelled: usize, unlabelled: usize, steps: usize) -> Result<Value> {
+    let splits = data::load("mnist")?;
+    let train = &splits.train;
+    let mut store = ParamStore::new();
+    let m = build(model, &mut store)?;
+    let mut opt = Adam::new(&store, AdamConfig::default());
+    let mut rng = crate::rng::stream(0, "bench-data");
+    let labels = train.labels.as_ref().expect("mnist has labels");
+    let mut times = Vec::new();
+    let warmup = 3;
+    for s in 0..warmup + steps {
+        let li: Vec<usize> = (0..labelled).map(|i| (s * 997 + i * 13) % train.n).collect();
+        let ui: Vec<usize> = (0..unlabelled).map(|i| (s * 1009 + i * 17 + 5) % train.n).collect();
+        let batch = Batch {
+            labelled: gather(train, &li, Some(&mut rng)),
+            labels: li.iter().map(|&i| labels[i] as usize).collect(),
+            unlabelled: gather(train, &ui, Some(&mut rng)),
+        };
+        let t0 = Instant::now();
+        let mut tape = Tape::new(&store);
+        let loss = m.loss(&mut tape, &batch, &mut rng);
+        let g = tape.backward(loss.total)?;
+        drop(tape);
+        store.zero_grad();
+        store.accumulate(&g);
+        opt.step(&mut store, 3e-4);
+        if s >= warmup {
+            times.push(t0.elapsed().as_secs_f64());
+        }
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    let med = times[times.len() / 2];
+    Ok(json!({
+        "bench": "step",
+        "model": model,
+        "threads": rayon::current_num_threads(),
+        "labelled": labelled,
+        "unlabelled": unlabelled,
+        "examples_per_step": labelled + unlabelled,
+        "ms_per_step": med * 1e3,
+        "examples_per_second": (labelled + unlabelled) as f64 / med,
+        "steps": steps,
+    }))
+}
