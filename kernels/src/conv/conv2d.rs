@@ -1,8 +1,14 @@
-//! Fast conv2d forward, backward-data and backward-weight: im2col + GEMM per image,
-//! parallel over the batch (see the module docs of [`crate::conv`]).
+//! Fast conv2d forward, backward-data and backward-weight: im2col + GEMM per group of
+//! images, parallel over groups (see the module docs of [`crate::conv`]).
+//!
+//! A group puts the patch matrices of `G` images side by side, `K × (G·P)`, so that one
+//! GEMM has ~1000+ columns even when an image has few output pixels (G depends only on
+//! the shape): measured on a 9×9 or 18×18 output, one wide GEMM runs ~1.5× faster than
+//! G narrow ones (less packing of W, no ragged edge tiles per image).
 
+use super::im2col::{col2im_ld, im2col_ld, im2row};
 use super::scratch::with_scratch;
-use super::{col2im, im2col, Conv2dShape};
+use super::Conv2dShape;
 use crate::gemm::{sgemm_strided, sgemm_strided_serial};
 use rayon::prelude::*;
 
@@ -73,12 +79,25 @@ type Gemm = fn(
     usize,
 );
 
-/// Runs `f(gemm, x_n, y_n)` for every image n: in parallel over images when the call is
-/// large and has several images (then `gemm` is the serial product), otherwise on the
-/// calling thread with the parallel product for a single large image. Each image's
-/// result does not depend on the choice (K is never split).
-fn per_image<F>(
+/// Output columns a group's GEMM aims for (matrixmultiply's NC block is 1024).
+const GROUP_COLUMNS: usize = 1024;
+
+/// Images per group for a convolution with `p` output pixels per image: a function of
+/// the shape only.
+fn group_len(s: &Conv2dShape) -> usize {
+    GROUP_COLUMNS
+        .div_ceil(s.out_h() * s.out_w())
+        .clamp(1, s.batch.max(1))
+}
+
+/// Runs `f(gemm, images, x_group, y_group)` for consecutive groups of `group` images
+/// (the last may be shorter): in parallel over groups when the call is large and has
+/// several groups (then `gemm` is the serial product), otherwise on the calling thread
+/// with the parallel product. Each group's result does not depend on the choice.
+#[allow(clippy::too_many_arguments)]
+fn per_group<F>(
     batch: usize,
+    group: usize,
     work: usize,
     x: &[f32],
     x_len: usize,
@@ -86,17 +105,17 @@ fn per_image<F>(
     y_len: usize,
     f: F,
 ) where
-    F: Fn(Gemm, &[f32], &mut [f32]) + Sync,
+    F: Fn(Gemm, usize, &[f32], &mut [f32]) + Sync,
 {
     let (x, y) = (&x[..batch * x_len], &mut y[..batch * y_len]);
-    if batch * work < SERIAL_WORK || batch == 1 {
-        x.chunks_exact(x_len)
-            .zip(y.chunks_exact_mut(y_len))
-            .for_each(|(x, y)| f(sgemm_strided, x, y));
+    if batch * work < SERIAL_WORK || batch <= group {
+        x.chunks(group * x_len)
+            .zip(y.chunks_mut(group * y_len))
+            .for_each(|(x, y)| f(sgemm_strided, x.len() / x_len, x, y));
     } else {
-        x.par_chunks_exact(x_len)
-            .zip(y.par_chunks_exact_mut(y_len))
-            .for_each(|(x, y)| f(sgemm_strided_serial, x, y));
+        x.par_chunks(group * x_len)
+            .zip(y.par_chunks_mut(group * y_len))
+            .for_each(|(x, y)| f(sgemm_strided_serial, x.len() / x_len, x, y));
     }
 }
 
@@ -188,23 +207,82 @@ pub(crate) fn forward_into(
                     .for_each(|row| add_bias(row, b, 1));
             }
         }
-        Path::Pointwise => per_image(s.batch, cout * cin * p, x, x_len, y, y_len, |gemm, x, y| {
-            // Y_n (Cout×P) = W (Cout×Cin) · X_n (Cin×P)
-            gemm(cout, p, cin, 1.0, w, cin, 1, x, p, 1, beta, y, p, 1);
-            if let Some(b) = bias {
-                add_bias(y, b, p);
+        Path::Pointwise => per_group(
+            s.batch,
+            1,
+            cout * cin * p,
+            x,
+            x_len,
+            y,
+            y_len,
+            |gemm, _, x, y| {
+                // Y_n (Cout×P) = W (Cout×Cin) · X_n (Cin×P)
+                gemm(cout, p, cin, 1.0, w, cin, 1, x, p, 1, beta, y, p, 1);
+                if let Some(b) = bias {
+                    add_bias(y, b, p);
+                }
+            },
+        ),
+        Path::General => {
+            let group = group_len(s);
+            per_group(
+                s.batch,
+                group,
+                cout * k * p,
+                x,
+                x_len,
+                y,
+                y_len,
+                |gemm, g, x, y| {
+                    let gp = g * p;
+                    with_scratch(k * gp + cout * gp, |buf| {
+                        let (cols, yt) = buf.split_at_mut(k * gp);
+                        for (i, x_i) in x.chunks_exact(x_len).enumerate() {
+                            im2col_ld(s, x_i, &mut cols[i * p..], gp);
+                        }
+                        if g == 1 {
+                            // Y_n (Cout×P) = W (Cout×K) · cols (K×P) + beta·Y_n
+                            gemm(cout, p, k, 1.0, w, k, 1, cols, p, 1, beta, y, p, 1);
+                        } else {
+                            // Yt (Cout×G·P) = W (Cout×K) · cols (K×G·P), then per image
+                            // Y_i[co, :] = Yt[co, i·P..(i+1)·P] + beta·Y_i[co, :]
+                            gemm(cout, gp, k, 1.0, w, k, 1, cols, gp, 1, 0.0, yt, gp, 1);
+                            scatter_columns(yt, gp, p, y, y_len, beta);
+                        }
+                    });
+                    if let Some(b) = bias {
+                        y.chunks_exact_mut(y_len)
+                            .for_each(|y_i| add_bias(y_i, b, p));
+                    }
+                },
+            )
+        }
+    }
+}
+
+/// `y_i[c·P..(c+1)·P] = t[c·ld + i·P..][..P] (+ y_i if beta = 1)` for every image i of a
+/// group and every row c of the group matrix `t` (rows `ld` apart).
+fn scatter_columns(t: &[f32], ld: usize, p: usize, y: &mut [f32], y_len: usize, beta: f32) {
+    for (i, y_i) in y.chunks_exact_mut(y_len).enumerate() {
+        for (c, dst) in y_i.chunks_exact_mut(p).enumerate() {
+            let src = &t[c * ld + i * p..c * ld + (i + 1) * p];
+            if beta == 0.0 {
+                dst.copy_from_slice(src);
+            } else {
+                dst.iter_mut()
+                    .zip(src)
+                    .for_each(|(d, v)| *d = v + beta * *d);
             }
-        }),
-        Path::General => per_image(s.batch, cout * k * p, x, x_len, y, y_len, |gemm, x, y| {
-            with_scratch(k * p, |cols| {
-                im2col(s, x, cols);
-                // Y_n (Cout×P) = W (Cout×K) · cols (K×P)
-                gemm(cout, p, k, 1.0, w, k, 1, cols, p, 1, beta, y, p, 1);
-            });
-            if let Some(b) = bias {
-                add_bias(y, b, p);
-            }
-        }),
+        }
+    }
+}
+
+/// The inverse of [`scatter_columns`]: `t[c·ld + i·P..][..P] = y_i[c·P..(c+1)·P]`.
+fn gather_columns(y: &[f32], y_len: usize, p: usize, t: &mut [f32], ld: usize) {
+    for (i, y_i) in y.chunks_exact(y_len).enumerate() {
+        for (c, src) in y_i.chunks_exact(p).enumerate() {
+            t[c * ld + i * p..c * ld + (i + 1) * p].copy_from_slice(src);
+        }
     }
 }
 
@@ -267,14 +345,15 @@ pub(crate) fn backward_data_into(
                     .for_each(|img| add_bias(img, b, plane));
             }
         }
-        Path::Pointwise => per_image(
+        Path::Pointwise => per_group(
             s.batch,
+            1,
             cout * cin * p,
             dy,
             y_len,
             dx,
             x_len,
-            |gemm, dy, dx| {
+            |gemm, _, dy, dx| {
                 // dX_n (Cin×P) = Wᵀ (Cin×Cout) · dY_n (Cout×P) + beta·dX_n
                 gemm(cin, p, cout, 1.0, w, 1, cin, dy, p, 1, beta, dx, p, 1);
                 if let Some(b) = bias {
@@ -282,27 +361,43 @@ pub(crate) fn backward_data_into(
                 }
             },
         ),
-        Path::General => per_image(
-            s.batch,
-            cout * k * p,
-            dy,
-            y_len,
-            dx,
-            x_len,
-            |gemm, dy, dx| {
-                with_scratch(k * p, |cols| {
-                    // dcols (K×P) = Wᵀ (K×Cout) · dY_n (Cout×P)
-                    gemm(k, p, cout, 1.0, w, 1, k, dy, p, 1, 0.0, cols, p, 1);
-                    if overwrite {
-                        dx.fill(0.0);
+        Path::General => {
+            let group = group_len(s);
+            per_group(
+                s.batch,
+                group,
+                cout * k * p,
+                dy,
+                y_len,
+                dx,
+                x_len,
+                |gemm, g, dy, dx| {
+                    let gp = g * p;
+                    let gathered = if g == 1 { 0 } else { cout * gp };
+                    with_scratch(k * gp + gathered, |buf| {
+                        let (dcols, dyg) = buf.split_at_mut(k * gp);
+                        let dyg: &[f32] = if g == 1 {
+                            dy
+                        } else {
+                            gather_columns(dy, y_len, p, dyg, gp);
+                            dyg
+                        };
+                        // dcols (K×G·P) = Wᵀ (K×Cout) · dYg (Cout×G·P)
+                        gemm(k, gp, cout, 1.0, w, 1, k, dyg, gp, 1, 0.0, dcols, gp, 1);
+                        for (i, dx_i) in dx.chunks_exact_mut(x_len).enumerate() {
+                            if overwrite {
+                                dx_i.fill(0.0);
+                            }
+                            col2im_ld(s, &dcols[i * p..], gp, dx_i);
+                        }
+                    });
+                    if let Some(b) = bias {
+                        dx.chunks_exact_mut(x_len)
+                            .for_each(|dx_i| add_bias(dx_i, b, plane));
                     }
-                    col2im(s, cols, dx);
-                });
-                if let Some(b) = bias {
-                    add_bias(dx, b, plane);
-                }
-            },
-        ),
+                },
+            )
+        }
     }
 }
 
@@ -370,21 +465,42 @@ pub(crate) fn weight_grad(s: &Conv2dShape, x: &[f32], dy: &[f32], dw: &mut [f32]
     } else {
         sgemm_strided_serial
     };
+    let group = if kind == Path::Pointwise {
+        1
+    } else {
+        group_len(s)
+    };
     let chunk_grad = |(c, part): (usize, &mut [f32])| {
         let images = c * per_chunk..((c + 1) * per_chunk).min(s.batch);
-        for (i, n) in images.enumerate() {
+        let x = &x[images.start * x_len..images.end * x_len];
+        let dy = &dy[images.start * y_len..images.end * y_len];
+        for (i, (xg, dyg)) in x
+            .chunks(group * x_len)
+            .zip(dy.chunks(group * y_len))
+            .enumerate()
+        {
             let beta = if i == 0 { 0.0 } else { 1.0 };
-            let x_n = &x[n * x_len..(n + 1) * x_len];
-            let dy_n = &dy[n * y_len..(n + 1) * y_len];
-            // part (Cout×K) += dY_n (Cout×P) · colsᵀ (P×K: element (q, r) at cols[r·P + q])
+            let (g, gp) = (xg.len() / x_len, xg.len() / x_len * p);
             if kind == Path::Pointwise {
-                gemm(cout, k, p, 1.0, dy_n, p, 1, x_n, 1, p, beta, part, k, 1);
-            } else {
-                with_scratch(k * p, |cols| {
-                    im2col(s, x_n, cols);
-                    gemm(cout, k, p, 1.0, dy_n, p, 1, cols, 1, p, beta, part, k, 1);
-                });
+                // part (Cout×Cin) += dY_n (Cout×P) · X_nᵀ (P×Cin: element (q, r) at x[r·P + q])
+                gemm(cout, k, p, 1.0, dyg, p, 1, xg, 1, p, beta, part, k, 1);
+                continue;
             }
+            let gathered = if g == 1 { 0 } else { cout * gp };
+            with_scratch(gp * k + gathered, |buf| {
+                let (rows, dyt) = buf.split_at_mut(gp * k);
+                for (j, x_j) in xg.chunks_exact(x_len).enumerate() {
+                    im2row(s, x_j, &mut rows[j * p * k..(j + 1) * p * k]);
+                }
+                let dyt: &[f32] = if g == 1 {
+                    dyg
+                } else {
+                    gather_columns(dyg, y_len, p, dyt, gp);
+                    dyt
+                };
+                // part (Cout×K) += dYg (Cout×G·P) · rows (G·P×K)
+                gemm(cout, k, gp, 1.0, dyt, gp, 1, rows, k, 1, beta, part, k, 1);
+            });
         }
     };
     if chunks == 1 {

@@ -1,8 +1,11 @@
 //! im2col / col2im for one NCHW image: the patch matrix of a convolution.
 //!
-//! `cols` is (Cin·KH·KW) × (OH·OW), row-major: row `(ci·KH + kh)·KW + kw`, column
-//! `oh·OW + ow` holds `x[ci, oh·stride_h + kh − pad_h, ow·stride_w + kw − pad_w]`, or 0
-//! where that position falls in the padding.
+//! `cols` is (Cin·KH·KW) × (OH·OW): row `(ci·KH + kh)·KW + kw`, column `oh·OW + ow`
+//! holds `x[ci, oh·stride_h + kh − pad_h, ow·stride_w + kw − pad_w]`, or 0 where that
+//! position falls in the padding. The crate-internal variants take the row stride of
+//! `cols` (`ld`), so several images can sit side by side in one wide patch matrix, and
+//! [`im2row`] writes the transpose (OH·OW) × (Cin·KH·KW), the layout the weight
+//! gradient's GEMM packs fastest.
 
 use super::Conv2dShape;
 
@@ -31,6 +34,17 @@ fn valid_range(out: usize, len: usize, stride: usize, k: usize, pad: usize) -> (
 /// # Panics
 /// If `x` or `cols` is shorter than one image / one patch matrix.
 pub fn im2col(s: &Conv2dShape, x: &[f32], cols: &mut [f32]) {
+    let p = s.out_h() * s.out_w();
+    assert!(
+        cols.len() >= s.patch_len() * p,
+        "im2col: cols shorter than K·P"
+    );
+    im2col_ld(s, x, cols, p);
+}
+
+/// [`im2col`] into a patch matrix whose rows are `ld ≥ OH·OW` apart (only the first
+/// OH·OW entries of each row are written).
+pub(crate) fn im2col_ld(s: &Conv2dShape, x: &[f32], cols: &mut [f32], ld: usize) {
     let (oh_n, ow_n) = (s.out_h(), s.out_w());
     let p = oh_n * ow_n;
     assert!(
@@ -38,8 +52,8 @@ pub fn im2col(s: &Conv2dShape, x: &[f32], cols: &mut [f32]) {
         "im2col: x shorter than one image"
     );
     assert!(
-        cols.len() >= s.patch_len() * p,
-        "im2col: cols shorter than K·P"
+        ld >= p && cols.len() >= (s.patch_len() - 1) * ld + p,
+        "im2col: cols too short"
     );
     let (h, w) = (s.in_h, s.in_w);
     let mut row = 0;
@@ -48,25 +62,24 @@ pub fn im2col(s: &Conv2dShape, x: &[f32], cols: &mut [f32]) {
         for kh in 0..s.kernel_h {
             let (oh_lo, oh_hi) = valid_range(oh_n, h, s.stride_h, kh, s.pad_h);
             for kw in 0..s.kernel_w {
-                let dst = &mut cols[row * p..(row + 1) * p];
+                let dst = &mut cols[row * ld..row * ld + p];
                 row += 1;
                 let (ow_lo, ow_hi) = valid_range(ow_n, w, s.stride_w, kw, s.pad_w);
                 dst[..oh_lo * ow_n].fill(0.0);
                 dst[oh_hi * ow_n..].fill(0.0);
+                let iw0 = (ow_lo * s.stride_w + kw).wrapping_sub(s.pad_w);
                 for oh in oh_lo..oh_hi {
                     let ih = oh * s.stride_h + kh - s.pad_h;
-                    let src = &plane[ih * w..(ih + 1) * w];
                     let d = &mut dst[oh * ow_n..(oh + 1) * ow_n];
                     d[..ow_lo].fill(0.0);
                     d[ow_hi..].fill(0.0);
                     if ow_lo == ow_hi {
                         continue;
                     }
-                    let iw0 = ow_lo * s.stride_w + kw - s.pad_w;
+                    let src = &plane[ih * w + iw0..(ih + 1) * w];
                     if s.stride_w == 1 {
-                        d[ow_lo..ow_hi].copy_from_slice(&src[iw0..iw0 + (ow_hi - ow_lo)]);
+                        copy_short(&mut d[ow_lo..ow_hi], &src[..ow_hi - ow_lo]);
                     } else {
-                        let src = &src[iw0..];
                         for (o, v) in d[ow_lo..ow_hi].iter_mut().enumerate() {
                             *v = src[o * s.stride_w];
                         }
@@ -84,6 +97,16 @@ pub fn im2col(s: &Conv2dShape, x: &[f32], cols: &mut [f32]) {
 /// # Panics
 /// If `dx` or `cols` is shorter than one image / one patch matrix.
 pub fn col2im(s: &Conv2dShape, cols: &[f32], dx: &mut [f32]) {
+    let p = s.out_h() * s.out_w();
+    assert!(
+        cols.len() >= s.patch_len() * p,
+        "col2im: cols shorter than K·P"
+    );
+    col2im_ld(s, cols, p, dx);
+}
+
+/// [`col2im`] from a patch matrix whose rows are `ld ≥ OH·OW` apart.
+pub(crate) fn col2im_ld(s: &Conv2dShape, cols: &[f32], ld: usize, dx: &mut [f32]) {
     let (oh_n, ow_n) = (s.out_h(), s.out_w());
     let p = oh_n * ow_n;
     assert!(
@@ -91,8 +114,8 @@ pub fn col2im(s: &Conv2dShape, cols: &[f32], dx: &mut [f32]) {
         "col2im: dx shorter than one image"
     );
     assert!(
-        cols.len() >= s.patch_len() * p,
-        "col2im: cols shorter than K·P"
+        ld >= p && cols.len() >= (s.patch_len() - 1) * ld + p,
+        "col2im: cols too short"
     );
     let (h, w) = (s.in_h, s.in_w);
     let mut row = 0;
@@ -101,22 +124,24 @@ pub fn col2im(s: &Conv2dShape, cols: &[f32], dx: &mut [f32]) {
         for kh in 0..s.kernel_h {
             let (oh_lo, oh_hi) = valid_range(oh_n, h, s.stride_h, kh, s.pad_h);
             for kw in 0..s.kernel_w {
-                let src_rows = &cols[row * p..(row + 1) * p];
+                let src_rows = &cols[row * ld..row * ld + p];
                 row += 1;
                 let (ow_lo, ow_hi) = valid_range(ow_n, w, s.stride_w, kw, s.pad_w);
                 if ow_lo == ow_hi {
                     continue;
                 }
+                let iw0 = ow_lo * s.stride_w + kw - s.pad_w;
+                let len = ow_hi - ow_lo;
                 for oh in oh_lo..oh_hi {
                     let ih = oh * s.stride_h + kh - s.pad_h;
-                    let iw0 = ow_lo * s.stride_w + kw - s.pad_w;
-                    let d = &mut plane[ih * w + iw0..(ih + 1) * w];
                     let src = &src_rows[oh * ow_n + ow_lo..oh * ow_n + ow_hi];
                     if s.stride_w == 1 {
+                        let d = &mut plane[ih * w + iw0..ih * w + iw0 + len];
                         for (a, b) in d.iter_mut().zip(src) {
                             *a += *b;
                         }
                     } else {
+                        let d = &mut plane[ih * w + iw0..(ih + 1) * w];
                         for (o, v) in src.iter().enumerate() {
                             d[o * s.stride_w] += *v;
                         }
@@ -124,5 +149,170 @@ pub fn col2im(s: &Conv2dShape, cols: &[f32], dx: &mut [f32]) {
                 }
             }
         }
+    }
+}
+
+/// Fills `z` ((H + 2·pad_h) × OW) with input column `ow·stride_w + kw − pad_w` of every
+/// (vertically padded) row of one channel `plane` (H × W): `z[r·OW + ow] =
+/// plane[r − pad_h, ow·stride_w + kw − pad_w]`, 0 in the padding.
+fn fill_shifted_rows(s: &Conv2dShape, plane: &[f32], kw: usize, z: &mut [f32]) {
+    let ow_n = s.out_w();
+    let (h, w) = (s.in_h, s.in_w);
+    let (ow_lo, ow_hi) = valid_range(ow_n, w, s.stride_w, kw, s.pad_w);
+    z[..s.pad_h * ow_n].fill(0.0);
+    z[(s.pad_h + h) * ow_n..].fill(0.0);
+    for ih in 0..h {
+        let d = &mut z[(ih + s.pad_h) * ow_n..(ih + s.pad_h + 1) * ow_n];
+        d[..ow_lo].fill(0.0);
+        d[ow_hi..].fill(0.0);
+        if ow_lo == ow_hi {
+            continue;
+        }
+        let iw0 = ow_lo * s.stride_w + kw - s.pad_w;
+        let src = &plane[ih * w + iw0..(ih + 1) * w];
+        if s.stride_w == 1 {
+            copy_short(&mut d[ow_lo..ow_hi], &src[..ow_hi - ow_lo]);
+        } else {
+            for (o, v) in d[ow_lo..ow_hi].iter_mut().enumerate() {
+                *v = src[o * s.stride_w];
+            }
+        }
+    }
+}
+
+/// im2col for `stride_h == 1`: rows `(ci, kh, kw)` for kh = 0, 1, … are windows of one
+/// buffer `z` (see [`fill_shifted_rows`]) shifted by OW, so each row is a single
+/// contiguous copy of OH·OW values, and the short per-output-row copies are done once per
+/// (ci, kw) instead of once per (ci, kh, kw).
+fn im2col_stride1(s: &Conv2dShape, x: &[f32], cols: &mut [f32], ld: usize) {
+    let (ow_n, p) = (s.out_w(), s.out_h() * s.out_w());
+    let (h, w) = (s.in_h, s.in_w);
+    let mut z = vec![0.0f32; (h + 2 * s.pad_h) * ow_n];
+    for ci in 0..s.in_channels {
+        let plane = &x[ci * h * w..(ci + 1) * h * w];
+        for kw in 0..s.kernel_w {
+            fill_shifted_rows(s, plane, kw, &mut z);
+            for kh in 0..s.kernel_h {
+                let row = (ci * s.kernel_h + kh) * s.kernel_w + kw;
+                cols[row * ld..row * ld + p].copy_from_slice(&z[kh * ow_n..kh * ow_n + p]);
+            }
+        }
+    }
+}
+
+/// col2im for `stride_h == 1`, the adjoint of [`im2col_stride1`]: the rows of one
+/// (ci, kw) are summed into a shifted-rows buffer with long contiguous adds, which is
+/// then added into the image once.
+fn col2im_stride1(s: &Conv2dShape, cols: &[f32], ld: usize, dx: &mut [f32]) {
+    let (ow_n, p) = (s.out_w(), s.out_h() * s.out_w());
+    let (h, w) = (s.in_h, s.in_w);
+    let mut z = vec![0.0f32; (h + 2 * s.pad_h) * ow_n];
+    for ci in 0..s.in_channels {
+        let plane = &mut dx[ci * h * w..(ci + 1) * h * w];
+        for kw in 0..s.kernel_w {
+            z.fill(0.0);
+            for kh in 0..s.kernel_h {
+                let row = (ci * s.kernel_h + kh) * s.kernel_w + kw;
+                let src = &cols[row * ld..row * ld + p];
+                z[kh * ow_n..kh * ow_n + p]
+                    .iter_mut()
+                    .zip(src)
+                    .for_each(|(a, b)| *a += *b);
+            }
+            let (ow_lo, ow_hi) = valid_range(ow_n, w, s.stride_w, kw, s.pad_w);
+            if ow_lo == ow_hi {
+                continue;
+            }
+            let iw0 = ow_lo * s.stride_w + kw - s.pad_w;
+            for ih in 0..h {
+                let src = &z[(ih + s.pad_h) * ow_n + ow_lo..(ih + s.pad_h) * ow_n + ow_hi];
+                if s.stride_w == 1 {
+                    let d = &mut plane[ih * w + iw0..ih * w + iw0 + (ow_hi - ow_lo)];
+                    d.iter_mut().zip(src).for_each(|(a, b)| *a += *b);
+                } else {
+                    let d = &mut plane[ih * w + iw0..(ih + 1) * w];
+                    for (o, v) in src.iter().enumerate() {
+                        d[o * s.stride_w] += *v;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Writes the transposed patch matrix of one image: `rows` is (OH·OW) × (Cin·KH·KW),
+/// row-major, with `rows[(oh·OW + ow)·K + (ci·KH + kh)·KW + kw]` = the im2col entry.
+pub(crate) fn im2row(s: &Conv2dShape, x: &[f32], rows: &mut [f32]) {
+    let (oh_n, ow_n) = (s.out_h(), s.out_w());
+    let k = s.patch_len();
+    let (kh_n, kw_n) = (s.kernel_h, s.kernel_w);
+    let (h, w) = (s.in_h, s.in_w);
+    assert!(
+        x.len() >= s.in_image_len(),
+        "im2row: x shorter than one image"
+    );
+    assert!(
+        rows.len() >= oh_n * ow_n * k,
+        "im2row: rows shorter than P·K"
+    );
+    for oh in 0..oh_n {
+        let (kh_lo, kh_hi) = tap_range(oh, kh_n, s.stride_h, s.pad_h, h);
+        for ow in 0..ow_n {
+            let (kw_lo, kw_hi) = tap_range(ow, kw_n, s.stride_w, s.pad_w, w);
+            let row = &mut rows[(oh * ow_n + ow) * k..(oh * ow_n + ow + 1) * k];
+            let full = kh_lo == 0 && kh_hi == kh_n && kw_lo == 0 && kw_hi == kw_n;
+            if !full {
+                row.fill(0.0);
+            }
+            if kw_lo == kw_hi {
+                continue;
+            }
+            let iw0 = ow * s.stride_w + kw_lo - s.pad_w;
+            for ci in 0..s.in_channels {
+                for kh in kh_lo..kh_hi {
+                    let ih = oh * s.stride_h + kh - s.pad_h;
+                    let src = &x[(ci * h + ih) * w + iw0..][..kw_hi - kw_lo];
+                    let dst = &mut row[(ci * kh_n + kh) * kw_n + kw_lo..][..kw_hi - kw_lo];
+                    copy_short(dst, src);
+                }
+            }
+        }
+    }
+}
+
+/// The kernel taps `k` for which `o·stride + k − pad` lies in `0..len`.
+#[inline]
+fn tap_range(o: usize, kernel: usize, stride: usize, pad: usize, len: usize) -> (usize, usize) {
+    let start = o * stride;
+    let lo = pad.saturating_sub(start).min(kernel);
+    let hi = (len + pad).saturating_sub(start).min(kernel);
+    (lo, hi.max(lo))
+}
+
+/// `dst.copy_from_slice(src)` for short rows (a kernel width, an output row): fixed-size
+/// chunks compile to inline vector moves, where a variable-length copy would become a
+/// `memcpy` call costing more than the copy itself (measured: im2col 3× faster).
+#[inline(always)]
+fn copy_short(dst: &mut [f32], src: &[f32]) {
+    let n = dst.len();
+    let src = &src[..n];
+    let mut i = 0;
+    while i + 8 <= n {
+        let s: &[f32; 8] = src[i..i + 8].try_into().unwrap();
+        dst[i..i + 8].copy_from_slice(s);
+        i += 8;
+    }
+    if i + 4 <= n {
+        let s: &[f32; 4] = src[i..i + 4].try_into().unwrap();
+        dst[i..i + 4].copy_from_slice(s);
+        i += 4;
+    }
+    if i + 2 <= n {
+        let s: &[f32; 2] = src[i..i + 2].try_into().unwrap();
+        dst[i..i + 2].copy_from_slice(s);
+        i += 2;
+    }
+    if i < n {
+        dst[i] = src[i];
     }
 }
