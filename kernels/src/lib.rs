@@ -11,6 +11,7 @@
 //! in a fixed order, so results are bit-identical whatever the number of threads.
 
 pub mod conv;
+pub mod elementwise;
 pub mod gemm;
 pub mod reduce;
 

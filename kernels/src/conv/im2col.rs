@@ -55,6 +55,9 @@ pub(crate) fn im2col_ld(s: &Conv2dShape, x: &[f32], cols: &mut [f32], ld: usize)
         ld >= p && cols.len() >= (s.patch_len() - 1) * ld + p,
         "im2col: cols too short"
     );
+    if s.stride_h == 1 {
+        return im2col_stride1(s, x, cols, ld);
+    }
     let (h, w) = (s.in_h, s.in_w);
     let mut row = 0;
     for ci in 0..s.in_channels {
@@ -117,6 +120,9 @@ pub(crate) fn col2im_ld(s: &Conv2dShape, cols: &[f32], ld: usize, dx: &mut [f32]
         ld >= p && cols.len() >= (s.patch_len() - 1) * ld + p,
         "col2im: cols too short"
     );
+    if s.stride_h == 1 {
+        return col2im_stride1(s, cols, ld, dx);
+    }
     let (h, w) = (s.in_h, s.in_w);
     let mut row = 0;
     for ci in 0..s.in_channels {
