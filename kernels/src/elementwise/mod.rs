@@ -14,7 +14,7 @@
 
 mod activations;
 mod blas1;
-mod dispatch;
+pub(crate) mod dispatch;
 pub mod math;
 mod pointwise;
 
