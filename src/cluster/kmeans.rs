@@ -2,12 +2,19 @@
 //! `n_init` restarts keeping the lowest inertia; Euclidean or Mahalanobis
 //! distance (a covariance shared by all clusters or one per cluster).
 //!
-//! Mahalanobis variant: the metric starts as the covariance of the whole data
-//! set; after each assignment it is re-estimated as the pooled within-cluster
-//! covariance (`Shared`) or each cluster's own covariance (`PerCluster`,
-//! falling back to the pooled one for clusters with ≤ `dim` points), plus
-//! `1e-6 × mean variance` on the diagonal. Inertia is then the sum of squared
-//! Mahalanobis distances.
+//! Mahalanobis variants (every covariance gets `1e-6 × mean variance` added
+//! to its diagonal):
+//! - `Shared`: one covariance, that of the whole data set, fixed — k-means in
+//!   whitened coordinates, so Lloyd's objective still decreases monotonically
+//!   and restarts are comparable. (Re-estimating a pooled covariance from the
+//!   clusters would make every partition score the same `n × dim`.)
+//! - `PerCluster`: each cluster's own covariance, re-estimated after every
+//!   assignment (the whole-data covariance to start with, the pooled
+//!   within-cluster one for clusters with ≤ `dim` points). Points go to the
+//!   cluster minimising `‖x − μⱼ‖²_Σⱼ + log det Σⱼ` — the Gaussian
+//!   classification likelihood with equal weights; without the log-det term a
+//!   broad cluster swallows its neighbours. Restarts are compared on that
+//!   objective; `inertia` still reports the squared Mahalanobis distances.
 
 use rand::RngExt;
 
@@ -79,28 +86,32 @@ pub struct KMeansResult {
     pub labels: Vec<u32>,
     /// Sum of squared distances of the points to their centres.
     pub inertia: f64,
+    /// What the restarts minimise: the inertia, plus `Σᵢ log det Σ_{label i}`
+    /// for per-cluster Mahalanobis.
+    pub objective: f64,
     /// Lloyd iterations of the winning restart.
     pub iterations: usize,
     /// Whether the winning restart met the tolerance before `max_iter`.
     pub converged: bool,
-    /// Final inertia of every restart, in restart order.
-    pub restart_inertias: Vec<f64>,
+    /// Final objective of every restart, in restart order.
+    pub restart_objectives: Vec<f64>,
 }
 
 /// Runs k-means on `x` (`n × dim`, row-major) with `cfg.n_init` restarts and
-/// returns the one with the lowest inertia (the first on ties).
+/// returns the one with the lowest objective (the inertia except for
+/// per-cluster Mahalanobis; the first on ties).
 pub fn kmeans(x: &[f32], n: usize, dim: usize, cfg: &KMeansConfig) -> Result<KMeansResult> {
     let mut best: Option<KMeansResult> = None;
     let mut inertias = Vec::new();
     for r in 0..cfg.n_init.max(1) {
         let res = kmeans_run(x, n, dim, cfg, r)?;
-        inertias.push(res.inertia);
-        if best.as_ref().is_none_or(|b| res.inertia < b.inertia) {
+        inertias.push(res.objective);
+        if best.as_ref().is_none_or(|b| res.objective < b.objective) {
             best = Some(res);
         }
     }
     let mut best = best.unwrap_or_else(|| unreachable_result(dim));
-    best.restart_inertias = inertias;
+    best.restart_objectives = inertias;
     Ok(best)
 }
 
@@ -111,9 +122,10 @@ fn unreachable_result(dim: usize) -> KMeansResult {
         dim,
         labels: Vec::new(),
         inertia: f64::INFINITY,
+        objective: f64::INFINITY,
         iterations: 0,
         converged: false,
-        restart_inertias: Vec::new(),
+        restart_objectives: Vec::new(),
     }
 }
 
@@ -144,8 +156,8 @@ pub fn kmeans_run(
         iterations = it;
         let (labels, dists) = assign(x, n, dim, &centres, k, &metric);
         let new = update_centres(x, n, dim, k, &labels, &dists);
-        if let Distance::Mahalanobis(scope) = cfg.distance {
-            metric = Metric::estimate(x, n, dim, k, &labels, &new, scope, mean_var);
+        if cfg.distance == Distance::Mahalanobis(CovarianceScope::PerCluster) {
+            metric = Metric::per_cluster(x, n, dim, k, &labels, &new, mean_var);
         }
         let shift: f64 = new
             .iter()
@@ -160,16 +172,22 @@ pub fn kmeans_run(
         prev_labels = Some(labels);
     }
     let (labels, dists) = assign(x, n, dim, &centres, k, &metric);
-    let inertia = dists.iter().sum();
+    let objective: f64 = dists.iter().sum();
+    let inertia = dists
+        .iter()
+        .zip(&labels)
+        .map(|(d, &l)| d - metric.penalty(l as usize))
+        .sum();
     Ok(KMeansResult {
         centres: centres.iter().map(|&c| c as f32).collect(),
         k,
         dim,
         labels,
         inertia,
+        objective,
         iterations,
         converged,
-        restart_inertias: vec![inertia],
+        restart_objectives: vec![objective],
     })
 }
 
@@ -177,24 +195,35 @@ pub fn kmeans_run(
 /// (or a single shared one).
 enum Metric {
     Euclid,
-    /// Upper-triangular precision Cholesky factors; one (shared) or `k`.
-    Maha(Vec<Vec<f64>>),
+    /// Upper-triangular precision Cholesky factors, one (shared) or `k`, and
+    /// the per-cluster penalties `log det Σⱼ` (empty when shared).
+    Maha(Vec<Vec<f64>>, Vec<f64>),
 }
 
 impl Metric {
     fn shared_from_cov(cov: &[f64], dim: usize, mean_var: f64) -> Metric {
-        Metric::Maha(vec![regularised_precision(cov, dim, mean_var)])
+        Metric::Maha(
+            vec![regularised_precision(cov, dim, mean_var).0],
+            Vec::new(),
+        )
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn estimate(
+    /// The term added to cluster `j`'s squared distance.
+    fn penalty(&self, j: usize) -> f64 {
+        match self {
+            Metric::Maha(_, pen) if !pen.is_empty() => pen[j],
+            _ => 0.0,
+        }
+    }
+
+    /// Per-cluster covariances of the current partition (see the module doc).
+    fn per_cluster(
         x: &[f32],
         n: usize,
         dim: usize,
         k: usize,
         labels: &[u32],
         centres: &[f64],
-        scope: CovarianceScope,
         mean_var: f64,
     ) -> Metric {
         let dd = dim * dim;
@@ -241,21 +270,17 @@ impl Metric {
         };
         finish(&mut pooled, n);
         let shared = regularised_precision(&pooled, dim, mean_var);
-        match scope {
-            CovarianceScope::Shared => Metric::Maha(vec![shared]),
-            CovarianceScope::PerCluster => Metric::Maha(
-                (0..k)
-                    .map(|j| {
-                        if cnt[j] <= dim {
-                            return shared.clone();
-                        }
-                        let c = &mut cov[j * dd..(j + 1) * dd];
-                        finish(c, cnt[j]);
-                        regularised_precision(c, dim, mean_var)
-                    })
-                    .collect(),
-            ),
-        }
+        let (ps, pen) = (0..k)
+            .map(|j| {
+                if cnt[j] <= dim {
+                    return shared.clone();
+                }
+                let c = &mut cov[j * dd..(j + 1) * dd];
+                finish(c, cnt[j]);
+                regularised_precision(c, dim, mean_var)
+            })
+            .unzip();
+        Metric::Maha(ps, pen)
     }
 
     /// Squared distance of `xi` to centre `c` of cluster `j`; `scratch` has
@@ -268,35 +293,36 @@ impl Metric {
                 .zip(c)
                 .map(|(&a, &b)| (a as f64 - b) * (a as f64 - b))
                 .sum(),
-            Metric::Maha(ps) => {
+            Metric::Maha(ps, pen) => {
                 let p = if ps.len() == 1 { &ps[0] } else { &ps[j] };
                 let (delta, y) = scratch.split_at_mut(xi.len());
                 for ((d, &a), &b) in delta.iter_mut().zip(xi).zip(c) {
                     *d = a as f64 - b;
                 }
-                mahalanobis_sq(p, delta, y)
+                mahalanobis_sq(p, delta, y) + pen.get(j).copied().unwrap_or(0.0)
             }
         }
     }
 }
 
-/// Precision Cholesky of `cov + reg·I`, raising `reg` until it factorises;
-/// the identity if even that fails (then the distance is Euclidean).
-fn regularised_precision(cov: &[f64], dim: usize, mean_var: f64) -> Vec<f64> {
+/// Precision Cholesky of `cov + reg·I` and `log det` of that covariance,
+/// raising `reg` until it factorises; the identity if even that fails (then
+/// the distance is Euclidean).
+fn regularised_precision(cov: &[f64], dim: usize, mean_var: f64) -> (Vec<f64>, f64) {
     let mut reg = 1e-6 * mean_var.max(f64::MIN_POSITIVE) + 1e-12;
     for _ in 0..12 {
         let mut c = cov.to_vec();
         for a in 0..dim {
             c[a * dim + a] += reg;
         }
-        if let Some((p, _)) = precision_cholesky(&c, dim) {
-            return p;
+        if let Some((p, log_det_p)) = precision_cholesky(&c, dim) {
+            return (p, -2.0 * log_det_p);
         }
         reg *= 10.0;
     }
     let mut id = vec![0.0; dim * dim];
     (0..dim).for_each(|a| id[a * dim + a] = 1.0);
-    id
+    (id, 0.0)
 }
 
 /// Per-feature means and (population) variances.
