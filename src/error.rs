@@ -13,7 +13,10 @@ pub enum Error {
     /// A flag or argument is invalid: which one, and why.
     Usage(String),
     /// An I/O failure on a named file (missing, unreadable, unwritable).
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// A numerical failure, e.g. the first op whose output is not finite.
     Numerical(String),
     /// Anything else (a bug or an unexpected state).
@@ -23,12 +26,18 @@ pub enum Error {
 impl Error {
     /// A malformed-input error about `path`.
     pub fn bad_input(path: impl AsRef<Path>, problem: impl Into<String>) -> Self {
-        Error::BadInput { path: path.as_ref().to_path_buf(), problem: problem.into() }
+        Error::BadInput {
+            path: path.as_ref().to_path_buf(),
+            problem: problem.into(),
+        }
     }
 
     /// An I/O error about `path`.
     pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
-        Error::Io { path: path.as_ref().to_path_buf(), source }
+        Error::Io {
+            path: path.as_ref().to_path_buf(),
+            source,
+        }
     }
 
     /// The process exit status this error maps to (DESIGN.md §2).

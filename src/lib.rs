@@ -6,17 +6,20 @@
 //! `autograd::Tape` → `backward` → `optim` updates the `ParamStore` →
 //! `metrics` → run directory. See `docs/ARCHITECTURE.md`.
 
-// ENGINE-PENDING pub mod autograd;
+pub mod autograd;
+pub mod bench;
 pub mod cli;
 pub mod cluster;
 pub mod data;
 pub mod error;
 pub mod metrics;
-// ENGINE-PENDING pub mod nn;
-// ENGINE-PENDING pub mod ops;
-// ENGINE-PENDING pub mod optim;
+pub mod models;
+pub mod nn;
+pub mod ops;
+pub mod optim;
 pub mod rng;
 pub mod tensor;
+pub mod train;
 
 pub use error::{Error, Result};
 pub use sparselabel_kernels as kernels;

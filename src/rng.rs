@@ -37,7 +37,11 @@ pub struct StreamState {
 
 /// Captures the exact position of `rng`.
 pub fn save_state(rng: &StreamRng) -> StreamState {
-    StreamState { seed: rng.get_seed(), stream: rng.get_stream(), word_pos: rng.get_word_pos() }
+    StreamState {
+        seed: rng.get_seed(),
+        stream: rng.get_stream(),
+        word_pos: rng.get_word_pos(),
+    }
 }
 
 /// Rebuilds a generator at the position `state` describes.

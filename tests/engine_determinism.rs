@@ -23,8 +23,22 @@ struct TinyVae {
 impl TinyVae {
     fn new(store: &mut ParamStore, seed: u64) -> Self {
         let mut rng = stream(seed, "init");
-        let enc = Mlp::new(store, "enc", &[12, 32, 2 * 3], Activation::Softplus, Init::GlorotNormal, &mut rng);
-        let dec = Mlp::new(store, "dec", &[3, 32, 12], Activation::Relu, Init::HeNormal, &mut rng);
+        let enc = Mlp::new(
+            store,
+            "enc",
+            &[12, 32, 2 * 3],
+            Activation::Softplus,
+            Init::GlorotNormal,
+            &mut rng,
+        );
+        let dec = Mlp::new(
+            store,
+            "dec",
+            &[3, 32, 12],
+            Activation::Relu,
+            Init::HeNormal,
+            &mut rng,
+        );
         TinyVae { enc, dec, z: 3 }
     }
 
@@ -45,7 +59,12 @@ impl TinyVae {
 }
 
 fn batch(rng: &mut StreamRng, b: usize) -> Tensor {
-    Tensor::new(&[b, 12], (0..b * 12).map(|_| if rng.random::<f32>() < 0.3 { 1.0 } else { 0.0 }).collect())
+    Tensor::new(
+        &[b, 12],
+        (0..b * 12)
+            .map(|_| if rng.random::<f32>() < 0.3 { 1.0 } else { 0.0 })
+            .collect(),
+    )
 }
 
 struct Run {
@@ -62,7 +81,14 @@ impl Run {
         let mut store = ParamStore::new();
         let model = TinyVae::new(&mut store, seed);
         let opt = Adam::new(&store, AdamConfig::default());
-        Run { store, model, opt, data: stream(seed, "data"), sampling: stream(seed, "sampling"), step: 0 }
+        Run {
+            store,
+            model,
+            opt,
+            data: stream(seed, "data"),
+            sampling: stream(seed, "sampling"),
+            step: 0,
+        }
     }
 
     fn step(&mut self) -> f32 {
@@ -97,7 +123,8 @@ impl Run {
         let mut run = Run::new(seed ^ 0xdead); // different init: everything must come from the file
         let ck = checkpoint::load(path).unwrap();
         ck.restore_params(&mut run.store, path).unwrap();
-        ck.restore_optimizer(&mut run.opt, &run.store, path).unwrap();
+        ck.restore_optimizer(&mut run.opt, &run.store, path)
+            .unwrap();
         run.data = ck.rng("data", path).unwrap();
         run.sampling = ck.rng("sampling", path).unwrap();
         run.step = ck.counter("step", path).unwrap();
@@ -106,7 +133,11 @@ impl Run {
 }
 
 fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
-    rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(f)
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(f)
 }
 
 #[test]
@@ -128,15 +159,43 @@ fn mlp_losses_are_bit_identical_with_one_and_two_threads() {
 fn conv_losses() -> Vec<u32> {
     let mut store = ParamStore::new();
     let mut rng = stream(7, "init");
-    let c1 = Conv2d::new(&mut store, "c1", 1, 4, 3, 2, 1, true, Init::HeNormal, &mut rng);
+    let c1 = Conv2d::new(
+        &mut store,
+        "c1",
+        1,
+        4,
+        3,
+        2,
+        1,
+        true,
+        Init::HeNormal,
+        &mut rng,
+    );
     let bn = BatchNorm::new(&mut store, "bn", 4);
-    let geo = ConvTransposeGeometry { stride: 2, padding: 1, output_padding: 1 };
-    let d1 = ConvTranspose2d::new(&mut store, "d1", 4, 1, 3, geo, true, Init::HeNormal, &mut rng);
+    let geo = ConvTransposeGeometry {
+        stride: 2,
+        padding: 1,
+        output_padding: 1,
+    };
+    let d1 = ConvTranspose2d::new(
+        &mut store,
+        "d1",
+        4,
+        1,
+        3,
+        geo,
+        true,
+        Init::HeNormal,
+        &mut rng,
+    );
     let mut opt = Adam::new(&store, AdamConfig::default());
     let mut data = stream(7, "data");
     let mut out = Vec::new();
     for _ in 0..20 {
-        let x = Tensor::new(&[8, 1, 8, 8], (0..512).map(|_| data.random::<f32>()).collect());
+        let x = Tensor::new(
+            &[8, 1, 8, 8],
+            (0..512).map(|_| data.random::<f32>()).collect(),
+        );
         let mut tape = Tape::new(&store);
         let xv = tape.constant(x);
         let h = c1.forward(&mut tape, xv);
@@ -181,7 +240,11 @@ fn resume_continues_bit_identically() {
     resumed_losses.extend((0..7).map(|_| second.step().to_bits()));
     assert_eq!(all, resumed_losses);
     for ((_, a), (_, b)) in straight.store.iter().zip(second.store.iter()) {
-        assert_eq!(a.value, b.value, "parameter {} differs after resume", a.name);
+        assert_eq!(
+            a.value, b.value,
+            "parameter {} differs after resume",
+            a.name
+        );
     }
 }
 
@@ -214,13 +277,30 @@ fn corrupted_checkpoints_are_refused_with_clear_errors() {
     // Wrong shapes: a model with another hidden width.
     let mut other = ParamStore::new();
     let mut rng = stream(1, "init");
-    let _ = Mlp::new(&mut other, "enc", &[12, 31, 6], Activation::Softplus, Init::GlorotNormal, &mut rng);
-    let _ = Mlp::new(&mut other, "dec", &[3, 31, 12], Activation::Relu, Init::HeNormal, &mut rng);
+    let _ = Mlp::new(
+        &mut other,
+        "enc",
+        &[12, 31, 6],
+        Activation::Softplus,
+        Init::GlorotNormal,
+        &mut rng,
+    );
+    let _ = Mlp::new(
+        &mut other,
+        "dec",
+        &[3, 31, 12],
+        Activation::Relu,
+        Init::HeNormal,
+        &mut rng,
+    );
     let ck = checkpoint::load(&path).unwrap();
     let e = ck.restore_params(&mut other, &path).unwrap_err();
     assert_eq!(e.exit_code(), 2);
     let msg = e.to_string();
-    assert!(msg.contains("good.safetensors") && msg.contains("enc.0.weight") && msg.contains("shape"), "{msg}");
+    assert!(
+        msg.contains("good.safetensors") && msg.contains("enc.0.weight") && msg.contains("shape"),
+        "{msg}"
+    );
 
     // Wrong dtype: rewrite one parameter as f64.
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
@@ -234,18 +314,35 @@ fn corrupted_checkpoints_are_refused_with_clear_errors() {
                 .collect();
             owned.push((name, safetensors::Dtype::F64, view.shape().to_vec(), vals));
         } else {
-            owned.push((name, view.dtype(), view.shape().to_vec(), view.data().to_vec()));
+            owned.push((
+                name,
+                view.dtype(),
+                view.shape().to_vec(),
+                view.data().to_vec(),
+            ));
         }
     }
     let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = owned
         .iter()
-        .map(|(n, d, s, b)| (n.clone(), safetensors::tensor::TensorView::new(*d, s.clone(), b).unwrap()))
+        .map(|(n, d, s, b)| {
+            (
+                n.clone(),
+                safetensors::tensor::TensorView::new(*d, s.clone(), b).unwrap(),
+            )
+        })
         .collect();
     let f64_path = dir.join("f64.safetensors");
-    std::fs::write(&f64_path, safetensors::tensor::serialize(views, None).unwrap()).unwrap();
+    std::fs::write(
+        &f64_path,
+        safetensors::tensor::serialize(views, None).unwrap(),
+    )
+    .unwrap();
     let e = checkpoint::load(&f64_path).unwrap_err();
     assert_eq!(e.exit_code(), 2);
-    assert!(e.to_string().contains("dec.1.bias") && e.to_string().contains("F64"), "{e}");
+    assert!(
+        e.to_string().contains("dec.1.bias") && e.to_string().contains("F64"),
+        "{e}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -275,7 +372,11 @@ fn trace_records_every_op_with_shapes_and_stats() {
     tape.backward(loss).unwrap();
     let trace = tape.take_trace().unwrap();
     let names: Vec<&str> = trace.ops.iter().map(|o| o.op).collect();
-    assert!(names.contains(&"linear") && names.contains(&"gaussian_sample") && names.contains(&"bce_with_logits"));
+    assert!(
+        names.contains(&"linear")
+            && names.contains(&"gaussian_sample")
+            && names.contains(&"bce_with_logits")
+    );
     let lin = trace.ops.iter().find(|o| o.op == "linear").unwrap();
     assert_eq!(lin.inputs[0], vec![4, 12]);
     assert_eq!(lin.output, vec![4, 32]);
@@ -283,5 +384,8 @@ fn trace_records_every_op_with_shapes_and_stats() {
     assert!(trace.ops.iter().all(|o| o.non_finite == 0));
     assert!(!trace.backward_ops.is_empty());
     assert!(trace.to_table().contains("gaussian_sample"));
-    assert_eq!(trace.to_json_lines().lines().count(), trace.ops.len() + trace.backward_ops.len());
+    assert_eq!(
+        trace.to_json_lines().lines().count(),
+        trace.ops.len() + trace.backward_ops.len()
+    );
 }

@@ -126,7 +126,10 @@ impl<'p> Tape<'p> {
         let count = out.index() + 1;
         let mut grads = Grads {
             slots: (0..count).map(|_| None).collect(),
-            requires: self.nodes[..count].iter().map(|n| n.requires_grad).collect(),
+            requires: self.nodes[..count]
+                .iter()
+                .map(|n| n.requires_grad)
+                .collect(),
         };
         grads.add(out, seed);
         let mut result = Gradients {
@@ -135,9 +138,14 @@ impl<'p> Tape<'p> {
         };
         let tracing = self.trace().is_some();
         let mut backward_traces = Vec::new();
-        let vals = Values { nodes: &self.nodes, store: self.store() };
+        let vals = Values {
+            nodes: &self.nodes,
+            store: self.store(),
+        };
         for i in (0..count).rev() {
-            let Some(g) = grads.slots[i].take() else { continue };
+            let Some(g) = grads.slots[i].take() else {
+                continue;
+            };
             let node = &self.nodes[i];
             match &node.op {
                 Op::Param(id) => result.params.push((*id, g)),

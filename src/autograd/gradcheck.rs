@@ -28,7 +28,11 @@ impl Default for Tolerance {
     /// ε = 1e-3 with f32 arithmetic gives numerical derivatives good to about
     /// 1e-4·|L|/ε·f32::EPSILON ≈ 1e-3 relative: hence rtol 1e-2, atol 2e-3.
     fn default() -> Self {
-        Tolerance { eps: 1e-3, atol: 2e-3, rtol: 1e-2 }
+        Tolerance {
+            eps: 1e-3,
+            atol: 2e-3,
+            rtol: 1e-2,
+        }
     }
 }
 
@@ -54,16 +58,31 @@ impl Report {
     }
 }
 
-fn projected(store: &ParamStore, inputs: &[Tensor], r: &Tensor, f: &dyn Fn(&mut Tape, &[Var]) -> Var) -> f64 {
+fn projected(
+    store: &ParamStore,
+    inputs: &[Tensor],
+    r: &Tensor,
+    f: &dyn Fn(&mut Tape, &[Var]) -> Var,
+) -> f64 {
     let mut tape = Tape::new(store);
     let vars: Vec<Var> = inputs.iter().map(|t| tape.input(t.clone())).collect();
     let out = f(&mut tape, &vars);
-    tape.value(out).data().iter().zip(r.data()).map(|(&o, &w)| o as f64 * w as f64).sum()
+    tape.value(out)
+        .data()
+        .iter()
+        .zip(r.data())
+        .map(|(&o, &w)| o as f64 * w as f64)
+        .sum()
 }
 
 /// Checks the gradients of `f` with respect to `inputs` and to every
 /// trainable parameter of `store`.
-pub fn check(store: &ParamStore, inputs: &[Tensor], tol: Tolerance, f: &dyn Fn(&mut Tape, &[Var]) -> Var) -> Report {
+pub fn check(
+    store: &ParamStore,
+    inputs: &[Tensor],
+    tol: Tolerance,
+    f: &dyn Fn(&mut Tape, &[Var]) -> Var,
+) -> Report {
     // Analytic gradients.
     let mut tape = Tape::new(store);
     let vars: Vec<Var> = inputs.iter().map(|t| tape.input(t.clone())).collect();
@@ -71,9 +90,18 @@ pub fn check(store: &ParamStore, inputs: &[Tensor], tol: Tolerance, f: &dyn Fn(&
     let mut rng = crate::rng::stream(0, "gradcheck");
     let shape = tape.shape(out).to_vec();
     let n: usize = shape.iter().product();
-    let r = Tensor::new(&shape, (0..n).map(|_| StandardNormal.sample(&mut rng)).collect());
+    let r = Tensor::new(
+        &shape,
+        (0..n).map(|_| StandardNormal.sample(&mut rng)).collect(),
+    );
     let grads = tape.backward_with(out, r.clone()).expect("backward");
-    let mut report = Report { checked: 0, worst_ratio: 0.0, worst_at: String::new(), analytic: 0.0, numeric: 0.0 };
+    let mut report = Report {
+        checked: 0,
+        worst_ratio: 0.0,
+        worst_at: String::new(),
+        analytic: 0.0,
+        numeric: 0.0,
+    };
     let mut record = |at: String, a: f64, num: f64| {
         let ratio = (a - num).abs() / (tol.atol + tol.rtol * a.abs().max(num.abs()));
         report.checked += 1;
@@ -86,13 +114,17 @@ pub fn check(store: &ParamStore, inputs: &[Tensor], tol: Tolerance, f: &dyn Fn(&
     };
     let eps = tol.eps as f64;
     for (i, v) in vars.iter().enumerate() {
-        let analytic = grads.input(*v).cloned().unwrap_or_else(|| Tensor::zeros(inputs[i].shape()));
+        let analytic = grads
+            .input(*v)
+            .cloned()
+            .unwrap_or_else(|| Tensor::zeros(inputs[i].shape()));
         for j in 0..inputs[i].len() {
             let mut plus = inputs.to_vec();
             plus[i].data_mut()[j] += tol.eps;
             let mut minus = inputs.to_vec();
             minus[i].data_mut()[j] -= tol.eps;
-            let num = (projected(store, &plus, &r, f) - projected(store, &minus, &r, f)) / (2.0 * eps);
+            let num =
+                (projected(store, &plus, &r, f) - projected(store, &minus, &r, f)) / (2.0 * eps);
             record(format!("input {i} [{j}]"), analytic.data()[j] as f64, num);
         }
     }
@@ -100,14 +132,21 @@ pub fn check(store: &ParamStore, inputs: &[Tensor], tol: Tolerance, f: &dyn Fn(&
         if !p.trainable {
             continue;
         }
-        let analytic = grads.param(id).cloned().unwrap_or_else(|| Tensor::zeros(p.value.shape()));
+        let analytic = grads
+            .param(id)
+            .cloned()
+            .unwrap_or_else(|| Tensor::zeros(p.value.shape()));
         for j in 0..p.value.len() {
             let mut s = store.clone();
             s.get_mut(id).value.data_mut()[j] += tol.eps;
             let lp = projected(&s, inputs, &r, f);
             s.get_mut(id).value.data_mut()[j] -= 2.0 * tol.eps;
             let lm = projected(&s, inputs, &r, f);
-            record(format!("param {} [{j}]", p.name), analytic.data()[j] as f64, (lp - lm) / (2.0 * eps));
+            record(
+                format!("param {} [{j}]", p.name),
+                analytic.data()[j] as f64,
+                (lp - lm) / (2.0 * eps),
+            );
         }
     }
     report

@@ -15,8 +15,8 @@ mod params;
 mod tape;
 mod trace;
 
-pub(crate) use op::Backward;
 pub use backward::{Gradients, Grads, Values};
+pub(crate) use op::Backward;
 pub use op::Op;
 pub use params::{ParamId, ParamStore};
 pub use tape::{Record, Tape, Var};

@@ -49,10 +49,22 @@ impl ParamStore {
     }
 
     fn insert(&mut self, name: &str, value: Tensor, trainable: bool) -> ParamId {
-        assert!(!self.by_name.contains_key(name), "duplicate parameter name {name}");
+        assert!(
+            !self.by_name.contains_key(name),
+            "duplicate parameter name {name}"
+        );
         let id = ParamId(self.params.len());
-        let grad = if trainable { Tensor::zeros(value.shape()) } else { Tensor::zeros(&[0]) };
-        self.params.push(Param { name: name.to_string(), value, grad, trainable });
+        let grad = if trainable {
+            Tensor::zeros(value.shape())
+        } else {
+            Tensor::zeros(&[0])
+        };
+        self.params.push(Param {
+            name: name.to_string(),
+            value,
+            grad,
+            trainable,
+        });
         self.by_name.insert(name.to_string(), id);
         id
     }
@@ -69,7 +81,11 @@ impl ParamStore {
 
     /// Number of trainable scalars.
     pub fn num_trainable(&self) -> usize {
-        self.params.iter().filter(|p| p.trainable).map(|p| p.value.len()).sum()
+        self.params
+            .iter()
+            .filter(|p| p.trainable)
+            .map(|p| p.value.len())
+            .sum()
     }
 
     /// The entry with this id.
@@ -99,7 +115,10 @@ impl ParamStore {
 
     /// All entries in creation order, mutable.
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (ParamId, &mut Param)> {
-        self.params.iter_mut().enumerate().map(|(i, p)| (ParamId(i), p))
+        self.params
+            .iter_mut()
+            .enumerate()
+            .map(|(i, p)| (ParamId(i), p))
     }
 
     /// Sets every gradient to zero.

@@ -172,7 +172,12 @@ impl<'p> Tape<'p> {
 
     fn push_leaf(&mut self, value: Tensor, requires_grad: bool, name: &'static str) -> Var {
         let v = Var(self.nodes.len() as u32);
-        self.nodes.push(Node { op: Op::Leaf, value, requires_grad, name });
+        self.nodes.push(Node {
+            op: Op::Leaf,
+            value,
+            requires_grad,
+            name,
+        });
         if self.trace.is_some() {
             self.last_push = Some(Instant::now());
         }
@@ -201,8 +206,11 @@ impl<'p> Tape<'p> {
     /// Pushes an op's output. `make_op` is only called when some parent needs
     /// a gradient, so ops save nothing for backward under `no_grad`.
     pub fn push(&mut self, rec: Record<'_>, value: Tensor, make_op: impl FnOnce() -> Op) -> Var {
-        let requires_grad =
-            self.grad_enabled && rec.parents.iter().any(|p| self.nodes[p.index()].requires_grad);
+        let requires_grad = self.grad_enabled
+            && rec
+                .parents
+                .iter()
+                .any(|p| self.nodes[p.index()].requires_grad);
         if self.guard && self.first_non_finite.is_none() && !value.all_finite() {
             let bad = value.data().iter().filter(|x| !x.is_finite()).count();
             self.first_non_finite = Some(format!(
@@ -216,14 +224,30 @@ impl<'p> Tape<'p> {
         if self.trace.is_some() {
             let now = Instant::now();
             let elapsed = self.last_push.map(|t| now - t).unwrap_or_default();
-            let inputs = rec.parents.iter().map(|p| self.shape(*p).to_vec()).collect();
-            let rec_trace = OpTrace::forward(self.nodes.len(), rec.name, inputs, &value, rec.flops, elapsed);
+            let inputs = rec
+                .parents
+                .iter()
+                .map(|p| self.shape(*p).to_vec())
+                .collect();
+            let rec_trace = OpTrace::forward(
+                self.nodes.len(),
+                rec.name,
+                inputs,
+                &value,
+                rec.flops,
+                elapsed,
+            );
             self.trace.as_mut().unwrap().ops.push(rec_trace);
             self.last_push = Some(Instant::now());
         }
         let op = if requires_grad { make_op() } else { Op::Leaf };
         let v = Var(self.nodes.len() as u32);
-        self.nodes.push(Node { op, value, requires_grad, name: rec.name });
+        self.nodes.push(Node {
+            op,
+            value,
+            requires_grad,
+            name: rec.name,
+        });
         v
     }
 

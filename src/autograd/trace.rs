@@ -37,7 +37,8 @@ pub struct OpTrace {
 }
 
 fn stats(t: &Tensor) -> (f32, f32, f64, usize) {
-    let (mut lo, mut hi, mut sum, mut bad, mut n) = (f32::INFINITY, f32::NEG_INFINITY, 0f64, 0, 0usize);
+    let (mut lo, mut hi, mut sum, mut bad, mut n) =
+        (f32::INFINITY, f32::NEG_INFINITY, 0f64, 0, 0usize);
     for &x in t.data() {
         if x.is_finite() {
             lo = lo.min(x);
@@ -111,7 +112,11 @@ impl Trace {
 
     /// Total recorded microseconds (forward + backward).
     pub fn total_micros(&self) -> f64 {
-        self.ops.iter().chain(&self.backward_ops).map(|o| o.micros).sum()
+        self.ops
+            .iter()
+            .chain(&self.backward_ops)
+            .map(|o| o.micros)
+            .sum()
     }
 
     /// One JSON object per record.

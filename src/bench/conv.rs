@@ -37,7 +37,13 @@ pub struct Stack {
 /// (in, out, kernel, stride, pad, transposed) of a conv layer.
 type ConvSpec = (usize, usize, usize, usize, usize, bool);
 
-fn stack(name: &'static str, input: [usize; 3], input_grad: bool, specs: &[ConvSpec], bn_relu_after: usize) -> Stack {
+fn stack(
+    name: &'static str,
+    input: [usize; 3],
+    input_grad: bool,
+    specs: &[ConvSpec],
+    bn_relu_after: usize,
+) -> Stack {
     let mut store = ParamStore::new();
     let mut rng = crate::rng::stream(0, "bench-init");
     let mut layers = Vec::new();
@@ -47,13 +53,38 @@ fn stack(name: &'static str, input: [usize; 3], input_grad: bool, specs: &[ConvS
         assert_eq!(ci, c);
         let lname = format!("l{i}");
         if transposed {
-            let geo = ConvTransposeGeometry { stride: s, padding: p, output_padding: 0 };
-            layers.push(Layer::ConvT(ConvTranspose2d::new(&mut store, &lname, ci, co, k, geo, true, Init::TorchDefault, &mut rng)));
+            let geo = ConvTransposeGeometry {
+                stride: s,
+                padding: p,
+                output_padding: 0,
+            };
+            layers.push(Layer::ConvT(ConvTranspose2d::new(
+                &mut store,
+                &lname,
+                ci,
+                co,
+                k,
+                geo,
+                true,
+                Init::TorchDefault,
+                &mut rng,
+            )));
             macs.push(((c * h * w * co * k * k) as u64, i == 0));
             h = (h - 1) * s + k - 2 * p;
             w = (w - 1) * s + k - 2 * p;
         } else {
-            layers.push(Layer::Conv(Conv2d::new(&mut store, &lname, ci, co, k, s, p, true, Init::TorchDefault, &mut rng)));
+            layers.push(Layer::Conv(Conv2d::new(
+                &mut store,
+                &lname,
+                ci,
+                co,
+                k,
+                s,
+                p,
+                true,
+                Init::TorchDefault,
+                &mut rng,
+            )));
             h = (h + 2 * p - k) / s + 1;
             w = (w + 2 * p - k) / s + 1;
             macs.push(((co * h * w * ci * k * k) as u64, i == 0));
@@ -64,20 +95,61 @@ fn stack(name: &'static str, input: [usize; 3], input_grad: bool, specs: &[ConvS
             layers.push(Layer::Act(Activation::Relu));
         }
     }
-    Stack { name, layers, store, input, input_grad, macs }
+    Stack {
+        name,
+        layers,
+        store,
+        input,
+        input_grad,
+        macs,
+    }
 }
 
 /// The four stacks of the peer's conv benchmark.
 pub fn stacks() -> Vec<Stack> {
     vec![
-        stack("seedA-enc", [1, 28, 28], false, &[(1, 16, 6, 1, 0, false), (16, 32, 6, 1, 0, false), (32, 64, 4, 2, 1, false), (64, 50, 9, 1, 0, false)], 4),
-        stack("seedA-dec", [50, 1, 1], true, &[(50, 64, 9, 1, 0, true), (64, 32, 4, 2, 1, true), (32, 16, 6, 1, 0, true), (16, 1, 6, 1, 0, true)], 3),
+        stack(
+            "seedA-enc",
+            [1, 28, 28],
+            false,
+            &[
+                (1, 16, 6, 1, 0, false),
+                (16, 32, 6, 1, 0, false),
+                (32, 64, 4, 2, 1, false),
+                (64, 50, 9, 1, 0, false),
+            ],
+            4,
+        ),
+        stack(
+            "seedA-dec",
+            [50, 1, 1],
+            true,
+            &[
+                (50, 64, 9, 1, 0, true),
+                (64, 32, 4, 2, 1, true),
+                (32, 16, 6, 1, 0, true),
+                (16, 1, 6, 1, 0, true),
+            ],
+            3,
+        ),
         {
-            let mut s = stack("vae-enc-conv", [1, 28, 28], false, &[(1, 32, 4, 2, 1, false)], 0);
+            let mut s = stack(
+                "vae-enc-conv",
+                [1, 28, 28],
+                false,
+                &[(1, 32, 4, 2, 1, false)],
+                0,
+            );
             s.layers.push(Layer::Act(Activation::Relu));
             s
         },
-        stack("vae-dec-convT", [32, 14, 14], true, &[(32, 1, 4, 2, 1, true)], 0),
+        stack(
+            "vae-dec-convT",
+            [32, 14, 14],
+            true,
+            &[(32, 1, 4, 2, 1, true)],
+            0,
+        ),
     ]
 }
 
@@ -112,7 +184,12 @@ impl Stack {
     pub fn time(&self, batch: usize) -> (f64, f64) {
         let [c, h, w] = self.input;
         let n = batch * c * h * w;
-        let x = Tensor::new(&[batch, c, h, w], (0..n).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect());
+        let x = Tensor::new(
+            &[batch, c, h, w],
+            (0..n)
+                .map(|i| ((i * 7919) % 1000) as f32 / 1000.0)
+                .collect(),
+        );
         let fwd = median_seconds(
             || {
                 let mut tape = Tape::no_grad(&self.store);
@@ -127,7 +204,11 @@ impl Stack {
         let fwdbwd = median_seconds(
             || {
                 let mut tape = Tape::new(&self.store);
-                let xv = if self.input_grad { tape.input(x.clone()) } else { tape.constant(x.clone()) };
+                let xv = if self.input_grad {
+                    tape.input(x.clone())
+                } else {
+                    tape.constant(x.clone())
+                };
                 let y = self.forward(&mut tape, xv);
                 let s = ops::sum_all(&mut tape, y);
                 let _ = tape.backward(s).expect("backward");

@@ -26,11 +26,31 @@ pub fn run(peak: Option<f64>) -> Vec<Value> {
     SHAPES
         .iter()
         .map(|&(label, m, k, n)| {
-            let a: Vec<f32> = (0..m * k).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5).collect();
-            let b: Vec<f32> = (0..k * n).map(|i| ((i * 104_729) % 1000) as f32 / 1000.0 - 0.5).collect();
+            let a: Vec<f32> = (0..m * k)
+                .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
+                .collect();
+            let b: Vec<f32> = (0..k * n)
+                .map(|i| ((i * 104_729) % 1000) as f32 / 1000.0 - 0.5)
+                .collect();
             let mut c = vec![0.0f32; m * n];
             let t = median_seconds(
-                || sgemm(Transpose::No, Transpose::No, m, n, k, 1.0, &a, k, &b, n, 0.0, &mut c, n),
+                || {
+                    sgemm(
+                        Transpose::No,
+                        Transpose::No,
+                        m,
+                        n,
+                        k,
+                        1.0,
+                        &a,
+                        k,
+                        &b,
+                        n,
+                        0.0,
+                        &mut c,
+                        n,
+                    )
+                },
                 2,
                 7,
                 0.1,

@@ -4,6 +4,7 @@
 
 pub mod conv;
 pub mod gemm;
+pub mod overhead;
 pub mod step;
 mod timing;
 

@@ -29,7 +29,9 @@ fn build(model: &str, store: &mut ParamStore) -> Result<Box<dyn Model>> {
             };
             Ok(Box::new(M2::new(store, c, &mut rng)?))
         }
-        other => Err(Error::Usage(format!("bench step: model '{other}' is not implemented yet (available: m2)"))),
+        other => Err(Error::Usage(format!(
+            "bench step: model '{other}' is not implemented yet (available: m2)"
+        ))),
     }
 }
 
@@ -46,8 +48,12 @@ pub fn run(model: &str, labelled: usize, unlabelled: usize, steps: usize) -> Res
     let mut times = Vec::new();
     let warmup = 3;
     for s in 0..warmup + steps {
-        let li: Vec<usize> = (0..labelled).map(|i| (s * 997 + i * 13) % train.n).collect();
-        let ui: Vec<usize> = (0..unlabelled).map(|i| (s * 1009 + i * 17 + 5) % train.n).collect();
+        let li: Vec<usize> = (0..labelled)
+            .map(|i| (s * 997 + i * 13) % train.n)
+            .collect();
+        let ui: Vec<usize> = (0..unlabelled)
+            .map(|i| (s * 1009 + i * 17 + 5) % train.n)
+            .collect();
         let batch = Batch {
             labelled: gather(train, &li, Some(&mut rng)),
             labels: li.iter().map(|&i| labels[i] as usize).collect(),

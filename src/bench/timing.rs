@@ -25,7 +25,12 @@ impl Timing {
 
 /// Calls `f` `warmup` times, then takes `samples` samples, each of enough
 /// calls to last about `min_seconds` (at least one call).
-pub fn median_seconds(mut f: impl FnMut(), warmup: usize, samples: usize, min_seconds: f64) -> Timing {
+pub fn median_seconds(
+    mut f: impl FnMut(),
+    warmup: usize,
+    samples: usize,
+    min_seconds: f64,
+) -> Timing {
     for _ in 0..warmup {
         f();
     }

@@ -16,6 +16,8 @@ pub enum BenchWhat {
     Conv,
     /// Training-step throughput of a model.
     Step,
+    /// Engine overhead: a tiny MLP step at batch 2, with its per-op trace.
+    Overhead,
 }
 
 /// Flags of `bench`.
@@ -52,15 +54,29 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     if let Some(t) = args.threads {
         builder = builder.num_threads(t);
     }
-    let pool = builder.build().map_err(|e| Error::Other(format!("thread pool: {e}")))?;
+    let pool = builder
+        .build()
+        .map_err(|e| Error::Other(format!("thread pool: {e}")))?;
     pool.install(|| {
         let threads = rayon::current_num_threads();
         let peak = || sparselabel_kernels::peak::measure_fma_gflops(threads, 0.5);
         let rows = match args.what {
-            BenchWhat::Peak => vec![serde_json::json!({"bench": "peak", "threads": threads, "gflops": peak()})],
+            BenchWhat::Peak => {
+                vec![serde_json::json!({"bench": "peak", "threads": threads, "gflops": peak()})]
+            }
             BenchWhat::Gemm => bench::gemm::run((!args.no_peak).then(peak)),
             BenchWhat::Conv => bench::conv::run((!args.no_peak).then(peak)),
-            BenchWhat::Step => vec![bench::step::run(&args.model, args.labelled, args.unlabelled, args.steps)?],
+            BenchWhat::Step => vec![bench::step::run(
+                &args.model,
+                args.labelled,
+                args.unlabelled,
+                args.steps,
+            )?],
+            BenchWhat::Overhead => {
+                let (summary, table) = bench::overhead::run();
+                eprint!("{table}");
+                vec![summary]
+            }
         };
         for r in rows {
             println!("{r}");

@@ -104,7 +104,10 @@ pub struct ClusterArgs {
     pub threads: Option<usize>,
 }
 
-fn read_points(path: &Path) -> Result<(Vec<f32>, usize, usize, Option<Vec<u32>>)> {
+/// Points (`n × dim`), `n`, `dim`, and labels from a CSV label column.
+type Points = (Vec<f32>, usize, usize, Option<Vec<u32>>);
+
+fn read_points(path: &Path) -> Result<Points> {
     let is_npy = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("npy"));

@@ -3,17 +3,22 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod bench;
 pub mod cluster;
 pub mod data_info;
-// ENGINE-PENDING pub mod eval;
-// ENGINE-PENDING pub mod presets;
-// ENGINE-PENDING pub mod train;
+pub mod eval;
+pub mod presets;
+pub mod train;
 
 use crate::Error;
 
 /// Top-level command line.
 #[derive(Parser, Debug)]
-#[command(name = "sparselabel", version, about = "Learning with sparse labels on a CPU")]
+#[command(
+    name = "sparselabel",
+    version,
+    about = "Learning with sparse labels on a CPU"
+)]
 pub struct Cli {
     /// The subcommand to run.
     #[command(subcommand)]
@@ -27,12 +32,14 @@ pub enum Command {
     Cluster(cluster::ClusterArgs),
     /// Inspect a dataset (`data info <dataset>`).
     Data(data_info::DataArgs),
-    // ENGINE-PENDING /// Train a model (default: the quick-start preset on MNIST with 100 labels).
-    // ENGINE-PENDING Train(Box<train::TrainArgs>),
-    // ENGINE-PENDING /// Recompute a run's test metrics from its checkpoint.
-    // ENGINE-PENDING Eval(eval::EvalArgs),
-    // ENGINE-PENDING /// List the presets.
-    // ENGINE-PENDING Presets,
+    /// Train a model (default: the quick-start preset on MNIST with 100 labels).
+    Train(Box<train::TrainArgs>),
+    /// Recompute a run's test metrics from its checkpoint.
+    Eval(eval::EvalArgs),
+    /// List the presets.
+    Presets,
+    /// Measure the machine, kernels, training steps and engine overhead (JSON lines).
+    Bench(bench::BenchArgs),
 }
 
 /// Runs the CLI on the process arguments and returns the exit status.
@@ -58,8 +65,9 @@ fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Cluster(args) => cluster::run(&args),
         Command::Data(args) => data_info::run(&args),
-        // ENGINE-PENDING Command::Train(args) => train::run(&args),
-        // ENGINE-PENDING Command::Eval(args) => eval::run(&args),
-        // ENGINE-PENDING Command::Presets => presets::run(),
+        Command::Train(args) => train::run(&args),
+        Command::Eval(args) => eval::run(&args),
+        Command::Presets => presets::run(),
+        Command::Bench(args) => bench::run(&args),
     }
 }

@@ -6,7 +6,10 @@ use crate::Result;
 
 /// Prints the table of presets.
 pub fn run() -> Result<()> {
-    println!("{:<22} {:<6} {:>7} {:>7} {:<9} {:<30} summary", "preset", "model", "labels", "epochs", "time", "paper");
+    println!(
+        "{:<22} {:<6} {:>7} {:>7} {:<9} {:<30} summary",
+        "preset", "model", "labels", "epochs", "time", "paper"
+    );
     for p in PRESETS {
         let c = (p.config)();
         let labels = match (c.labels_per_class, c.label_fraction) {

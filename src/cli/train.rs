@@ -80,7 +80,8 @@ fn resolve(args: &TrainArgs) -> Result<TrainConfig> {
     let mut c = match (&args.config, &args.preset) {
         (Some(path), _) => {
             let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-            serde_json::from_str(&text).map_err(|e| Error::bad_input(path, format!("invalid config: {e}")))?
+            serde_json::from_str(&text)
+                .map_err(|e| Error::bad_input(path, format!("invalid config: {e}")))?
         }
         (None, Some(p)) => train::preset(p)?,
         (None, None) => train::preset("quickstart")?,
@@ -150,13 +151,18 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let mut trainer = match &args.resume {
         Some(dir) => {
             let dir = dir.clone().or_else(|| args.out.clone()).ok_or_else(|| {
-                Error::Usage("--resume needs the run directory (--resume DIR or --out DIR --resume)".into())
+                Error::Usage(
+                    "--resume needs the run directory (--resume DIR or --out DIR --resume)".into(),
+                )
             })?;
             Trainer::resume(&dir)?
         }
         None => {
             let config = resolve(args)?;
-            let out = args.out.clone().unwrap_or_else(|| train::default_out(&config));
+            let out = args
+                .out
+                .clone()
+                .unwrap_or_else(|| train::default_out(&config));
             Trainer::new(config, &out)?
         }
     };
@@ -173,7 +179,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     if threads > 0 {
         builder = builder.num_threads(threads);
     }
-    let pool = builder.build().map_err(|e| Error::Other(format!("thread pool: {e}")))?;
+    let pool = builder
+        .build()
+        .map_err(|e| Error::Other(format!("thread pool: {e}")))?;
     println!(
         "training {} on {} with {} labelled examples; run directory {}",
         trainer.config.model,

@@ -163,7 +163,7 @@ impl Gmm {
                     log_det_prec.push(ld);
                 }
                 CovarianceType::Diag => {
-                    if c.iter().any(|&v| !(v > 0.0) || !v.is_finite()) {
+                    if c.iter().any(|&v| v.is_nan() || v <= 0.0 || v.is_infinite()) {
                         return Err(bad());
                     }
                     prec.extend(c.iter().map(|v| 1.0 / v.sqrt()));
@@ -278,7 +278,7 @@ impl Gmm {
     }
 
     fn check_points(&self, x: &[f32]) -> Result<usize> {
-        if self.dim == 0 || x.len() % self.dim != 0 {
+        if self.dim == 0 || !x.len().is_multiple_of(self.dim) {
             return Err(Error::Usage(format!(
                 "{} values are not points of dimension {}",
                 x.len(),
@@ -560,7 +560,7 @@ fn run_once(
 /// Fits a `cfg.k`-component mixture to `x` (`n × dim`, row-major) by EM.
 pub fn gmm(x: &[f32], n: usize, dim: usize, cfg: &GmmConfig) -> Result<GmmFit> {
     check_input(x, n, dim, cfg.k)?;
-    if !(cfg.reg_covar >= 0.0) || !(cfg.tol >= 0.0) {
+    if cfg.reg_covar.is_nan() || cfg.reg_covar < 0.0 || cfg.tol.is_nan() || cfg.tol < 0.0 {
         return Err(Error::Usage(
             "reg_covar and tol must be non-negative".into(),
         ));

@@ -12,7 +12,7 @@ pub fn cholesky(a: &[f64], d: usize) -> Option<Vec<f64>> {
                 s -= l[i * d + p] * l[j * d + p];
             }
             if i == j {
-                if !(s > 0.0) || !s.is_finite() {
+                if s.is_nan() || s <= 0.0 || s.is_infinite() {
                     return None;
                 }
                 l[i * d + i] = s.sqrt();

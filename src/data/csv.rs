@@ -147,11 +147,7 @@ pub fn read_csv(path: &Path, label: &LabelColumn) -> Result<(CsvTable, SourceFil
     let src = reader.into_inner().finish()?;
     let width = width.ok_or_else(|| Error::bad_input(path, "no data rows"))?;
     let dim = width - usize::from(label_idx.is_some());
-    let n = if dim > 0 {
-        x.len() / dim
-    } else {
-        raw_labels.len()
-    };
+    let n = x.len().checked_div(dim).unwrap_or(raw_labels.len());
     if n == 0 {
         return Err(Error::bad_input(path, "no data rows"));
     }

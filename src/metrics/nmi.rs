@@ -27,12 +27,12 @@ pub fn nmi(pred: &[u32], truth: &[u32]) -> Result<f64> {
     let n = t.total as f64;
     let (rs, cs) = (t.row_sums(), t.col_sums());
     let mut mi = 0.0;
-    for i in 0..r {
-        for j in 0..c {
+    for (i, &ri) in rs.iter().enumerate() {
+        for (j, &cj) in cs.iter().enumerate() {
             let nij = t.get(i, j);
             if nij > 0 {
                 let nij = nij as f64;
-                mi += nij / n * (n * nij / (rs[i] as f64 * cs[j] as f64)).ln();
+                mi += nij / n * (n * nij / (ri as f64 * cj as f64)).ln();
             }
         }
     }

@@ -49,7 +49,14 @@ struct ConditionedInput {
 }
 
 impl ConditionedInput {
-    fn new(store: &mut ParamStore, name: &str, inp: usize, classes: usize, out: usize, rng: &mut StreamRng) -> Self {
+    fn new(
+        store: &mut ParamStore,
+        name: &str,
+        inp: usize,
+        classes: usize,
+        out: usize,
+        rng: &mut StreamRng,
+    ) -> Self {
         let fan_in = inp + classes;
         let linear = Linear::new(store, name, inp, out, Init::HeNormal, rng);
         // Re-draw the v part with the fan-in of the whole layer [v; y].
@@ -57,7 +64,10 @@ impl ConditionedInput {
         store.get_mut(linear.weight).value = w;
         let table = Init::HeNormal.tensor(&[classes, out], fan_in, out, rng);
         let class_table = store.add(&format!("{name}.class_table"), table);
-        ConditionedInput { linear, class_table }
+        ConditionedInput {
+            linear,
+            class_table,
+        }
     }
 }
 
@@ -76,13 +86,25 @@ pub struct M2 {
 
 impl M2 {
     /// Creates the parameters in `store`.
-    pub fn new(store: &mut ParamStore, config: M2Config, rng: &mut StreamRng) -> crate::Result<Self> {
-        let act = Activation::parse(&config.activation)
-            .ok_or_else(|| crate::Error::Usage(format!("unknown activation '{}'", config.activation)))?;
+    pub fn new(
+        store: &mut ParamStore,
+        config: M2Config,
+        rng: &mut StreamRng,
+    ) -> crate::Result<Self> {
+        let act = Activation::parse(&config.activation).ok_or_else(|| {
+            crate::Error::Usage(format!("unknown activation '{}'", config.activation))
+        })?;
         if config.hidden.is_empty() {
-            return Err(crate::Error::Usage("m2 needs at least one hidden layer".into()));
+            return Err(crate::Error::Usage(
+                "m2 needs at least one hidden layer".into(),
+            ));
         }
-        let (d, k, z, h) = (config.input_dim, config.classes, config.z_dim, &config.hidden);
+        let (d, k, z, h) = (
+            config.input_dim,
+            config.classes,
+            config.z_dim,
+            &config.hidden,
+        );
         let mut sizes = vec![d];
         sizes.extend(h);
         sizes.push(k);
@@ -98,7 +120,17 @@ impl M2 {
         let px_in = ConditionedInput::new(store, "px.in", z, k, h0, rng);
         let px_rest = rest(store, "px.hidden", rng);
         let px_out = Linear::new(store, "px.out", hl, d, Init::GlorotNormal, rng);
-        Ok(M2 { config, act, qy, qz_in, qz_rest, qz_out, px_in, px_rest, px_out })
+        Ok(M2 {
+            config,
+            act,
+            qy,
+            qz_in,
+            qz_rest,
+            qz_out,
+            px_in,
+            px_rest,
+            px_out,
+        })
     }
 
     /// The configuration.
@@ -108,7 +140,14 @@ impl M2 {
 
     /// Applies a conditioned first layer (rows of `v_part` already hold
     /// W_v·v + b) plus the class rows, then the hidden stack.
-    fn trunk(&self, tape: &mut Tape, v_part: Var, input: &ConditionedInput, rest: &Option<Mlp>, ys: &[usize]) -> Var {
+    fn trunk(
+        &self,
+        tape: &mut Tape,
+        v_part: Var,
+        input: &ConditionedInput,
+        rest: &Option<Mlp>,
+        ys: &[usize],
+    ) -> Var {
         let table = tape.param(input.class_table);
         let y_part = ops::gather_rows(tape, table, ys);
         let h = ops::add(tape, v_part, y_part);
@@ -123,7 +162,14 @@ impl M2 {
     /// Per-example bound L(x, y) (B·T rows) for `x_rows`: (B, D) inputs
     /// already tiled T times and the classes `ys` of each row. `xw` holds
     /// W_x·x + b for the untiled batch, tiled likewise.
-    fn bound(&self, tape: &mut Tape, x_rows: Var, xw: Var, ys: &[usize], rng: &mut StreamRng) -> Var {
+    fn bound(
+        &self,
+        tape: &mut Tape,
+        x_rows: Var,
+        xw: Var,
+        ys: &[usize],
+        rng: &mut StreamRng,
+    ) -> Var {
         let z = self.config.z_dim;
         let h = self.trunk(tape, xw, &self.qz_in, &self.qz_rest, ys);
         let stats = self.qz_out.forward(tape, h);

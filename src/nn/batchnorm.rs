@@ -19,8 +19,12 @@ impl BatchNorm {
         let params = BatchNormParams {
             gamma: store.add(&format!("{name}.weight"), Tensor::full(&[channels], 1.0)),
             beta: store.add(&format!("{name}.bias"), Tensor::zeros(&[channels])),
-            running_mean: store.add_buffer(&format!("{name}.running_mean"), Tensor::zeros(&[channels])),
-            running_var: store.add_buffer(&format!("{name}.running_var"), Tensor::full(&[channels], 1.0)),
+            running_mean: store
+                .add_buffer(&format!("{name}.running_mean"), Tensor::zeros(&[channels])),
+            running_var: store.add_buffer(
+                &format!("{name}.running_var"),
+                Tensor::full(&[channels], 1.0),
+            ),
             momentum: 0.1,
             eps: 1e-5,
         };

@@ -39,7 +39,11 @@ impl Conv2d {
         let w = init.tensor(&[out, inp, kernel, kernel], inp * area, out * area, rng);
         let weight = store.add(&format!("{name}.weight"), w);
         let bias = bias.then(|| store.add(&format!("{name}.bias"), Tensor::zeros(&[out])));
-        Conv2d { weight, bias, geometry: ConvGeometry { stride, padding } }
+        Conv2d {
+            weight,
+            bias,
+            geometry: ConvGeometry { stride, padding },
+        }
     }
 
     /// Applies the layer to x: (N, in, H, W).
@@ -80,7 +84,11 @@ impl ConvTranspose2d {
         let w = init.tensor(&[inp, out, kernel, kernel], out * area, inp * area, rng);
         let weight = store.add(&format!("{name}.weight"), w);
         let bias = bias.then(|| store.add(&format!("{name}.bias"), Tensor::zeros(&[out])));
-        ConvTranspose2d { weight, bias, geometry }
+        ConvTranspose2d {
+            weight,
+            bias,
+            geometry,
+        }
     }
 
     /// Applies the layer to x: (N, in, H, W).

@@ -36,7 +36,13 @@ pub enum Init {
 
 impl Init {
     /// A tensor of `shape` drawn with the given fans.
-    pub fn tensor(self, shape: &[usize], fan_in: usize, fan_out: usize, rng: &mut StreamRng) -> Tensor {
+    pub fn tensor(
+        self,
+        shape: &[usize],
+        fan_in: usize,
+        fan_out: usize,
+        rng: &mut StreamRng,
+    ) -> Tensor {
         let n: usize = shape.iter().product();
         let (fi, fo) = (fan_in.max(1) as f32, fan_out.max(1) as f32);
         let normal = |sigma: f32, rng: &mut StreamRng| -> Vec<f32> {
@@ -48,7 +54,9 @@ impl Init {
                 .collect()
         };
         let uniform = |a: f32, rng: &mut StreamRng| -> Vec<f32> {
-            (0..n).map(|_| (rng.random::<f32>() * 2.0 - 1.0) * a).collect()
+            (0..n)
+                .map(|_| (rng.random::<f32>() * 2.0 - 1.0) * a)
+                .collect()
         };
         let data = match self {
             Init::LecunNormal => normal((1.0 / fi).sqrt(), rng),
@@ -71,7 +79,12 @@ mod tests {
     fn std_of(t: &Tensor) -> f64 {
         let n = t.len() as f64;
         let m: f64 = t.data().iter().map(|&v| v as f64).sum::<f64>() / n;
-        (t.data().iter().map(|&v| (v as f64 - m).powi(2)).sum::<f64>() / n).sqrt()
+        (t.data()
+            .iter()
+            .map(|&v| (v as f64 - m).powi(2))
+            .sum::<f64>()
+            / n)
+            .sqrt()
     }
 
     #[test]
@@ -81,7 +94,10 @@ mod tests {
         let cases = [
             (Init::LecunNormal, (1.0 / fi as f64).sqrt()),
             (Init::GlorotNormal, (2.0 / (fi + fo) as f64).sqrt()),
-            (Init::GlorotUniform, (6.0 / (fi + fo) as f64).sqrt() / 3f64.sqrt()),
+            (
+                Init::GlorotUniform,
+                (6.0 / (fi + fo) as f64).sqrt() / 3f64.sqrt(),
+            ),
             (Init::HeNormal, (2.0 / fi as f64).sqrt()),
             (Init::HeUniform, (6.0 / fi as f64).sqrt() / 3f64.sqrt()),
             (Init::TorchDefault, 1.0 / (fi as f64).sqrt() / 3f64.sqrt()),
@@ -90,8 +106,15 @@ mod tests {
         for (init, want) in cases {
             let t = init.tensor(&[fo, fi], fi, fo, &mut rng);
             let got = std_of(&t);
-            assert!((got / want - 1.0).abs() < 0.03, "{init:?}: std {got} vs {want}");
+            assert!(
+                (got / want - 1.0).abs() < 0.03,
+                "{init:?}: std {got} vs {want}"
+            );
         }
-        assert!(Init::Zeros.tensor(&[3, 3], 3, 3, &mut rng).data().iter().all(|&v| v == 0.0));
+        assert!(Init::Zeros
+            .tensor(&[3, 3], 3, 3, &mut rng)
+            .data()
+            .iter()
+            .all(|&v| v == 0.0));
     }
 }

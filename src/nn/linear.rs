@@ -21,10 +21,25 @@ pub struct Linear {
 
 impl Linear {
     /// Creates the parameters (bias initialised to zero).
-    pub fn new(store: &mut ParamStore, name: &str, inp: usize, out: usize, init: Init, rng: &mut StreamRng) -> Self {
-        let weight = store.add(&format!("{name}.weight"), init.tensor(&[out, inp], inp, out, rng));
+    pub fn new(
+        store: &mut ParamStore,
+        name: &str,
+        inp: usize,
+        out: usize,
+        init: Init,
+        rng: &mut StreamRng,
+    ) -> Self {
+        let weight = store.add(
+            &format!("{name}.weight"),
+            init.tensor(&[out, inp], inp, out, rng),
+        );
         let bias = Some(store.add(&format!("{name}.bias"), Tensor::zeros(&[out])));
-        Linear { weight, bias, in_features: inp, out_features: out }
+        Linear {
+            weight,
+            bias,
+            in_features: inp,
+            out_features: out,
+        }
     }
 
     /// Applies the layer to x: (B, in).

@@ -24,7 +24,10 @@ impl Mlp {
         init: Init,
         rng: &mut StreamRng,
     ) -> Self {
-        assert!(sizes.len() >= 2, "an MLP needs at least an input and an output size");
+        assert!(
+            sizes.len() >= 2,
+            "an MLP needs at least an input and an output size"
+        );
         let layers = sizes
             .windows(2)
             .enumerate()

@@ -108,7 +108,15 @@ pub fn unary(tape: &mut Tape, kind: UnaryKind, x: Var) -> Var {
     let mut out = Tensor::zeros(vx.shape());
     kind.forward(vx.data(), out.data_mut());
     let flops = out.len() as u64;
-    tape.push(Record { name: kind.name(), parents: &[x], flops }, out, || Op::Unary(Unary { kind, x }))
+    tape.push(
+        Record {
+            name: kind.name(),
+            parents: &[x],
+            flops,
+        },
+        out,
+        || Op::Unary(Unary { kind, x }),
+    )
 }
 
 impl Backward for Unary {

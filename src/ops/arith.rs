@@ -52,7 +52,12 @@ pub struct Binary {
 fn binary(tape: &mut Tape, kind: BinaryKind, a: Var, b: Var) -> Var {
     let (va, vb) = (tape.value(a), tape.value(b));
     let out_shape = broadcast_shapes(va.shape(), vb.shape()).unwrap_or_else(|| {
-        panic!("{}: shapes {:?} and {:?} do not broadcast", kind.name(), va.shape(), vb.shape())
+        panic!(
+            "{}: shapes {:?} and {:?} do not broadcast",
+            kind.name(),
+            va.shape(),
+            vb.shape()
+        )
     });
     let mut out = Tensor::zeros(&out_shape);
     if va.shape() == vb.shape() {
@@ -60,12 +65,25 @@ fn binary(tape: &mut Tape, kind: BinaryKind, a: Var, b: Var) -> Var {
             *o = kind.apply(x, y);
         }
     } else {
-        let (sa, sb) = (aligned_strides(va.shape(), &out_shape), aligned_strides(vb.shape(), &out_shape));
+        let (sa, sb) = (
+            aligned_strides(va.shape(), &out_shape),
+            aligned_strides(vb.shape(), &out_shape),
+        );
         let (da, db, od) = (va.data(), vb.data(), out.data_mut());
-        for_each(&out_shape, &sa, &sb, |o, ia, ib| od[o] = kind.apply(da[ia], db[ib]));
+        for_each(&out_shape, &sa, &sb, |o, ia, ib| {
+            od[o] = kind.apply(da[ia], db[ib])
+        });
     }
     let flops = out.len() as u64;
-    tape.push(Record { name: kind.name(), parents: &[a, b], flops }, out, || Op::Binary(Binary { kind, a, b }))
+    tape.push(
+        Record {
+            name: kind.name(),
+            parents: &[a, b],
+            flops,
+        },
+        out,
+        || Op::Binary(Binary { kind, a, b }),
+    )
 }
 
 /// a + b (broadcasting).
@@ -123,10 +141,14 @@ impl crate::autograd::Backward for Binary {
         let sb = aligned_strides(vb.shape(), out.shape());
         let (xa, xb) = (va.data(), vb.data());
         if let Some(ga) = grads.acc(self.a, vals) {
-            for_each(out.shape(), &sa, &sb, |o, ia, ib| ga[ia] += gd[o] * da_fn(xa[ia], xb[ib], od[o]));
+            for_each(out.shape(), &sa, &sb, |o, ia, ib| {
+                ga[ia] += gd[o] * da_fn(xa[ia], xb[ib], od[o])
+            });
         }
         if let Some(gb) = grads.acc(self.b, vals) {
-            for_each(out.shape(), &sa, &sb, |o, ia, ib| gb[ib] += gd[o] * db_fn(xa[ia], xb[ib], od[o]));
+            for_each(out.shape(), &sa, &sb, |o, ia, ib| {
+                gb[ib] += gd[o] * db_fn(xa[ia], xb[ib], od[o])
+            });
         }
     }
 }
@@ -143,7 +165,15 @@ pub fn affine(tape: &mut Tape, x: Var, scale: f32, shift: f32) -> Var {
     let data: Vec<f32> = vx.data().iter().map(|&v| scale * v + shift).collect();
     let out = Tensor::new(vx.shape(), data);
     let flops = 2 * out.len() as u64;
-    tape.push(Record { name: "affine", parents: &[x], flops }, out, || Op::Affine(Affine { x, scale }))
+    tape.push(
+        Record {
+            name: "affine",
+            parents: &[x],
+            flops,
+        },
+        out,
+        || Op::Affine(Affine { x, scale }),
+    )
 }
 
 /// x + c for a scalar constant c.

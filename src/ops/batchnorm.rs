@@ -39,7 +39,10 @@ pub struct BatchNormParams {
 
 /// (N, C, S) view: S = H·W (1 for 2-D input).
 fn dims(shape: &[usize]) -> (usize, usize, usize) {
-    assert!(shape.len() == 2 || shape.len() == 4, "batch_norm needs (N, C) or (N, C, H, W), got {shape:?}");
+    assert!(
+        shape.len() == 2 || shape.len() == 4,
+        "batch_norm needs (N, C) or (N, C, H, W), got {shape:?}"
+    );
     (shape[0], shape[1], shape[2..].iter().product())
 }
 
@@ -53,17 +56,26 @@ pub fn batch_norm(tape: &mut Tape, x: Var, p: &BatchNormParams) -> Var {
     let count = (n * s) as f64;
     let xd = vx.data();
     let (mean, var): (Vec<f64>, Vec<f64>) = if training {
-        assert!(n * s > 1, "batch_norm in training mode needs more than one value per channel");
+        assert!(
+            n * s > 1,
+            "batch_norm in training mode needs more than one value per channel"
+        );
         (0..c)
             .map(|ch| {
                 let mut sum = 0f64;
                 for i in 0..n {
-                    sum += xd[(i * c + ch) * s..(i * c + ch + 1) * s].iter().map(|&v| v as f64).sum::<f64>();
+                    sum += xd[(i * c + ch) * s..(i * c + ch + 1) * s]
+                        .iter()
+                        .map(|&v| v as f64)
+                        .sum::<f64>();
                 }
                 let mu = sum / count;
                 let mut sq = 0f64;
                 for i in 0..n {
-                    sq += xd[(i * c + ch) * s..(i * c + ch + 1) * s].iter().map(|&v| (v as f64 - mu).powi(2)).sum::<f64>();
+                    sq += xd[(i * c + ch) * s..(i * c + ch + 1) * s]
+                        .iter()
+                        .map(|&v| (v as f64 - mu).powi(2))
+                        .sum::<f64>();
                 }
                 (mu, sq / count)
             })
@@ -71,11 +83,24 @@ pub fn batch_norm(tape: &mut Tape, x: Var, p: &BatchNormParams) -> Var {
     } else {
         let store = tape.store();
         (
-            store.value(p.running_mean).data().iter().map(|&v| v as f64).collect(),
-            store.value(p.running_var).data().iter().map(|&v| v as f64).collect(),
+            store
+                .value(p.running_mean)
+                .data()
+                .iter()
+                .map(|&v| v as f64)
+                .collect(),
+            store
+                .value(p.running_var)
+                .data()
+                .iter()
+                .map(|&v| v as f64)
+                .collect(),
         )
     };
-    let inv_std: Vec<f32> = var.iter().map(|v| (1.0 / (v + p.eps as f64).sqrt()) as f32).collect();
+    let inv_std: Vec<f32> = var
+        .iter()
+        .map(|v| (1.0 / (v + p.eps as f64).sqrt()) as f32)
+        .collect();
     let (gd, bd) = (tape.value(gamma).data(), tape.value(beta).data());
     let mut x_hat = Tensor::zeros(vx.shape());
     let mut out = Tensor::zeros(vx.shape());
@@ -83,7 +108,11 @@ pub fn batch_norm(tape: &mut Tape, x: Var, p: &BatchNormParams) -> Var {
         for ch in 0..c {
             let r = (i * c + ch) * s..(i * c + ch + 1) * s;
             let (mu, is) = (mean[ch] as f32, inv_std[ch]);
-            for ((h, y), &v) in x_hat.data_mut()[r.clone()].iter_mut().zip(&mut out.data_mut()[r.clone()]).zip(&xd[r]) {
+            for ((h, y), &v) in x_hat.data_mut()[r.clone()]
+                .iter_mut()
+                .zip(&mut out.data_mut()[r.clone()])
+                .zip(&xd[r])
+            {
                 *h = (v - mu) * is;
                 *y = gd[ch] * *h + bd[ch];
             }
@@ -92,7 +121,11 @@ pub fn batch_norm(tape: &mut Tape, x: Var, p: &BatchNormParams) -> Var {
     if training && tape.grad_enabled() {
         let store = tape.store();
         let m = p.momentum;
-        let unbias = if count > 1.0 { count / (count - 1.0) } else { 1.0 };
+        let unbias = if count > 1.0 {
+            count / (count - 1.0)
+        } else {
+            1.0
+        };
         let rm: Vec<f32> = store
             .value(p.running_mean)
             .data()
@@ -111,9 +144,24 @@ pub fn batch_norm(tape: &mut Tape, x: Var, p: &BatchNormParams) -> Var {
         tape.update_buffer(p.running_var, Tensor::new(&[c], rv));
     }
     let flops = 8 * out.len() as u64;
-    tape.push(Record { name: "batch_norm", parents: &[x, gamma, beta], flops }, out, || {
-        Op::BatchNorm(BatchNorm { x, gamma, beta, x_hat, inv_std, training })
-    })
+    tape.push(
+        Record {
+            name: "batch_norm",
+            parents: &[x, gamma, beta],
+            flops,
+        },
+        out,
+        || {
+            Op::BatchNorm(BatchNorm {
+                x,
+                gamma,
+                beta,
+                x_hat,
+                inv_std,
+                training,
+            })
+        },
+    )
 }
 
 impl Backward for BatchNorm {
@@ -150,7 +198,11 @@ impl Backward for BatchNorm {
                     let scale = gamma[ch] * self.inv_std[ch];
                     let (mg, mgh) = ((sum_g[ch] / count) as f32, (sum_gh[ch] / count) as f32);
                     for k in (i * c + ch) * s..(i * c + ch + 1) * s {
-                        gx[k] += if self.training { scale * (gd[k] - mg - hd[k] * mgh) } else { scale * gd[k] };
+                        gx[k] += if self.training {
+                            scale * (gd[k] - mg - hd[k] * mgh)
+                        } else {
+                            scale * gd[k]
+                        };
                     }
                 }
             }

@@ -16,7 +16,12 @@ pub(crate) fn aligned_strides(shape: &[usize], out: &[usize]) -> Vec<usize> {
 
 /// Calls `f(out_index, a_index, b_index)` for every element of `out`, in
 /// row-major order of `out` (so accumulations happen in a fixed order).
-pub(crate) fn for_each(out: &[usize], sa: &[usize], sb: &[usize], mut f: impl FnMut(usize, usize, usize)) {
+pub(crate) fn for_each(
+    out: &[usize],
+    sa: &[usize],
+    sb: &[usize],
+    mut f: impl FnMut(usize, usize, usize),
+) {
     let n = out.len();
     if n == 0 {
         f(0, 0, 0);

@@ -6,7 +6,9 @@
 //! Derivatives: ∂x = conv2d_backward_data(g, w) (a transposed convolution),
 //! ∂w = Σ_n g ⋆ x (conv2d_backward_weight), ∂b = Σ_{n,i,j} g.
 
-use sparselabel_kernels::conv::{conv2d_backward_data, conv2d_backward_weight, conv2d_forward, Conv2dShape};
+use sparselabel_kernels::conv::{
+    conv2d_backward_data, conv2d_backward_weight, conv2d_forward, Conv2dShape,
+};
 
 use crate::autograd::{Backward, Grads, Op, Record, Tape, Values, Var};
 use crate::tensor::Tensor;
@@ -40,7 +42,10 @@ pub(crate) fn parents3<'a>(buf: &'a mut [Var; 3], x: Var, w: Var, b: Option<Var>
 /// Convolves x: (N, C, H, W) with w: (O, C, KH, KW) plus optional bias (O).
 pub fn conv2d(tape: &mut Tape, x: Var, w: Var, b: Option<Var>, geo: ConvGeometry) -> Var {
     let (xs, ws) = (tape.shape(x).to_vec(), tape.shape(w).to_vec());
-    assert!(xs.len() == 4 && ws.len() == 4 && xs[1] == ws[1], "conv2d: input {xs:?} vs weight {ws:?}");
+    assert!(
+        xs.len() == 4 && ws.len() == 4 && xs[1] == ws[1],
+        "conv2d: input {xs:?} vs weight {ws:?}"
+    );
     let shape = Conv2dShape {
         batch: xs[0],
         in_channels: xs[1],
@@ -57,12 +62,27 @@ pub fn conv2d(tape: &mut Tape, x: Var, w: Var, b: Option<Var>, geo: ConvGeometry
     if let Err(e) = shape.validate() {
         panic!("conv2d: {e}");
     }
-    let mut out = Tensor::zeros(&[shape.batch, shape.out_channels, shape.out_h(), shape.out_w()]);
+    let mut out = Tensor::zeros(&[
+        shape.batch,
+        shape.out_channels,
+        shape.out_h(),
+        shape.out_w(),
+    ]);
     let bias = b.map(|b| tape.value(b).data());
-    conv2d_forward(&shape, tape.value(x).data(), tape.value(w).data(), bias, out.data_mut());
+    conv2d_forward(
+        &shape,
+        tape.value(x).data(),
+        tape.value(w).data(),
+        bias,
+        out.data_mut(),
+    );
     let mut buf = [x, w, w];
     let parents = parents3(&mut buf, x, w, b);
-    let rec = Record { name: "conv2d", parents, flops: shape.flops_forward() };
+    let rec = Record {
+        name: "conv2d",
+        parents,
+        flops: shape.flops_forward(),
+    };
     tape.push(rec, out, || Op::Conv2d(Conv2d { x, w, b, shape }))
 }
 
@@ -81,7 +101,13 @@ impl Backward for Conv2d {
         // not wanted.
         let mut gw_t = Tensor::zeros(vw.shape());
         let mut gb_t = Tensor::zeros(&[self.shape.out_channels]);
-        conv2d_backward_weight(&self.shape, vx.data(), g.data(), gw_t.data_mut(), Some(gb_t.data_mut()));
+        conv2d_backward_weight(
+            &self.shape,
+            vx.data(),
+            g.data(),
+            gw_t.data_mut(),
+            Some(gb_t.data_mut()),
+        );
         if want_w {
             grads.add(self.w, gw_t);
         }

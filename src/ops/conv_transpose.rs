@@ -35,7 +35,13 @@ pub struct ConvTranspose2d {
 }
 
 /// Transposed convolution of x: (N, C, H, W) with w: (C, O, KH, KW).
-pub fn conv_transpose2d(tape: &mut Tape, x: Var, w: Var, b: Option<Var>, geo: ConvTransposeGeometry) -> Var {
+pub fn conv_transpose2d(
+    tape: &mut Tape,
+    x: Var,
+    w: Var,
+    b: Option<Var>,
+    geo: ConvTransposeGeometry,
+) -> Var {
     let (xs, ws) = (tape.shape(x).to_vec(), tape.shape(w).to_vec());
     assert!(
         xs.len() == 4 && ws.len() == 4 && xs[1] == ws[0],
@@ -59,13 +65,30 @@ pub fn conv_transpose2d(tape: &mut Tape, x: Var, w: Var, b: Option<Var>, geo: Co
     if let Err(e) = shape.validate() {
         panic!("conv_transpose2d: {e}");
     }
-    let mut out = Tensor::zeros(&[shape.batch, shape.out_channels, shape.out_h(), shape.out_w()]);
+    let mut out = Tensor::zeros(&[
+        shape.batch,
+        shape.out_channels,
+        shape.out_h(),
+        shape.out_w(),
+    ]);
     let bias = b.map(|b| tape.value(b).data());
-    conv_transpose2d_forward(&shape, tape.value(x).data(), tape.value(w).data(), bias, out.data_mut());
+    conv_transpose2d_forward(
+        &shape,
+        tape.value(x).data(),
+        tape.value(w).data(),
+        bias,
+        out.data_mut(),
+    );
     let mut buf = [x, w, w];
     let parents = parents3(&mut buf, x, w, b);
-    let rec = Record { name: "conv_transpose2d", parents, flops: shape.flops_forward() };
-    tape.push(rec, out, || Op::ConvTranspose2d(ConvTranspose2d { x, w, b, shape }))
+    let rec = Record {
+        name: "conv_transpose2d",
+        parents,
+        flops: shape.flops_forward(),
+    };
+    tape.push(rec, out, || {
+        Op::ConvTranspose2d(ConvTranspose2d { x, w, b, shape })
+    })
 }
 
 impl Backward for ConvTranspose2d {
@@ -81,7 +104,13 @@ impl Backward for ConvTranspose2d {
         }
         let mut gw_t = Tensor::zeros(vw.shape());
         let mut gb_t = Tensor::zeros(&[self.shape.out_channels]);
-        conv_transpose2d_backward_weight(&self.shape, vx.data(), g.data(), gw_t.data_mut(), Some(gb_t.data_mut()));
+        conv_transpose2d_backward_weight(
+            &self.shape,
+            vx.data(),
+            g.data(),
+            gw_t.data_mut(),
+            Some(gb_t.data_mut()),
+        );
         if want_w {
             grads.add(self.w, gw_t);
         }

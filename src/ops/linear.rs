@@ -38,7 +38,21 @@ pub fn linear(tape: &mut Tape, x: Var, w: Var, b: Option<Var>) -> Var {
         0.0
     };
     let (vx, vw) = (tape.value(x), tape.value(w));
-    sgemm(Transpose::No, Transpose::Yes, rows, outp, inp, 1.0, vx.data(), inp, vw.data(), inp, beta, out.data_mut(), outp);
+    sgemm(
+        Transpose::No,
+        Transpose::Yes,
+        rows,
+        outp,
+        inp,
+        1.0,
+        vx.data(),
+        inp,
+        vw.data(),
+        inp,
+        beta,
+        out.data_mut(),
+        outp,
+    );
     let flops = (2 * rows * inp * outp + rows * outp) as u64;
     let parents_buf;
     let parents: &[Var] = match b {
@@ -51,7 +65,15 @@ pub fn linear(tape: &mut Tape, x: Var, w: Var, b: Option<Var>) -> Var {
             &parents_buf[..2]
         }
     };
-    tape.push(Record { name: "linear", parents, flops }, out, || Op::Linear(Linear { x, w, b }))
+    tape.push(
+        Record {
+            name: "linear",
+            parents,
+            flops,
+        },
+        out,
+        || Op::Linear(Linear { x, w, b }),
+    )
 }
 
 impl Backward for Linear {
@@ -60,11 +82,39 @@ impl Backward for Linear {
         let (rows, inp, outp) = (vx.shape()[0], vx.shape()[1], vw.shape()[0]);
         if let Some(gx) = grads.acc(self.x, vals) {
             // ∂x (B, I) += g (B, O) · W (O, I)
-            sgemm(Transpose::No, Transpose::No, rows, inp, outp, 1.0, g.data(), outp, vw.data(), inp, 1.0, gx, inp);
+            sgemm(
+                Transpose::No,
+                Transpose::No,
+                rows,
+                inp,
+                outp,
+                1.0,
+                g.data(),
+                outp,
+                vw.data(),
+                inp,
+                1.0,
+                gx,
+                inp,
+            );
         }
         if let Some(gw) = grads.acc(self.w, vals) {
             // ∂W (O, I) += gᵀ (O, B) · x (B, I)
-            sgemm(Transpose::Yes, Transpose::No, outp, inp, rows, 1.0, g.data(), outp, vx.data(), inp, 1.0, gw, inp);
+            sgemm(
+                Transpose::Yes,
+                Transpose::No,
+                outp,
+                inp,
+                rows,
+                1.0,
+                g.data(),
+                outp,
+                vx.data(),
+                inp,
+                1.0,
+                gw,
+                inp,
+            );
         }
         if let Some(b) = self.b {
             if let Some(gb) = grads.acc(b, vals) {

@@ -48,7 +48,9 @@ fn sigmoid(x: f32) -> f32 {
 
 /// Row sums of f(i) for i over each row, in f64 for accuracy.
 fn row_sums(rows: usize, cols: usize, f: impl Fn(usize) -> f32) -> Vec<f32> {
-    (0..rows).map(|r| (r * cols..(r + 1) * cols).map(|i| f(i) as f64).sum::<f64>() as f32).collect()
+    (0..rows)
+        .map(|r| (r * cols..(r + 1) * cols).map(|i| f(i) as f64).sum::<f64>() as f32)
+        .collect()
 }
 
 /// Binary cross-entropy with logits, per row.
@@ -62,11 +64,20 @@ pub struct BceWithLogits {
 pub fn bce_with_logits(tape: &mut Tape, logits: Var, targets: Var) -> Var {
     let (rows, cols) = same_shape(tape, "bce_with_logits", &[logits, targets]);
     let (l, t) = (tape.value(logits).data(), tape.value(targets).data());
-    let out = Tensor::new(&rows_shape(tape, logits), row_sums(rows, cols, |i| softplus(l[i]) - t[i] * l[i]));
+    let out = Tensor::new(
+        &rows_shape(tape, logits),
+        row_sums(rows, cols, |i| softplus(l[i]) - t[i] * l[i]),
+    );
     let flops = 5 * (rows * cols) as u64;
-    tape.push(Record { name: "bce_with_logits", parents: &[logits, targets], flops }, out, || {
-        Op::BceWithLogits(BceWithLogits { logits, targets })
-    })
+    tape.push(
+        Record {
+            name: "bce_with_logits",
+            parents: &[logits, targets],
+            flops,
+        },
+        out,
+        || Op::BceWithLogits(BceWithLogits { logits, targets }),
+    )
 }
 
 impl Backward for BceWithLogits {
@@ -97,11 +108,20 @@ pub struct SquaredError {
 pub fn squared_error(tape: &mut Tape, pred: Var, target: Var) -> Var {
     let (rows, cols) = same_shape(tape, "squared_error", &[pred, target]);
     let (p, t) = (tape.value(pred).data(), tape.value(target).data());
-    let out = Tensor::new(&rows_shape(tape, pred), row_sums(rows, cols, |i| (p[i] - t[i]) * (p[i] - t[i])));
+    let out = Tensor::new(
+        &rows_shape(tape, pred),
+        row_sums(rows, cols, |i| (p[i] - t[i]) * (p[i] - t[i])),
+    );
     let flops = 3 * (rows * cols) as u64;
-    tape.push(Record { name: "squared_error", parents: &[pred, target], flops }, out, || {
-        Op::SquaredError(SquaredError { pred, target })
-    })
+    tape.push(
+        Record {
+            name: "squared_error",
+            parents: &[pred, target],
+            flops,
+        },
+        out,
+        || Op::SquaredError(SquaredError { pred, target }),
+    )
 }
 
 impl Backward for SquaredError {
@@ -132,16 +152,26 @@ pub struct GaussianLogDensity {
 /// Σ_j log N(x_j; μ_j, e^{lv_j}) per row.
 pub fn gaussian_log_density(tape: &mut Tape, x: Var, mu: Var, logvar: Var) -> Var {
     let (rows, cols) = same_shape(tape, "gaussian_log_density", &[x, mu, logvar]);
-    let (xd, md, ld) = (tape.value(x).data(), tape.value(mu).data(), tape.value(logvar).data());
+    let (xd, md, ld) = (
+        tape.value(x).data(),
+        tape.value(mu).data(),
+        tape.value(logvar).data(),
+    );
     let vals = row_sums(rows, cols, |i| {
         let d = xd[i] - md[i];
         -0.5 * (LOG_2PI + ld[i] + d * d * (-ld[i]).exp())
     });
     let out = Tensor::new(&rows_shape(tape, x), vals);
     let flops = 7 * (rows * cols) as u64;
-    tape.push(Record { name: "gaussian_log_density", parents: &[x, mu, logvar], flops }, out, || {
-        Op::GaussianLogDensity(GaussianLogDensity { x, mu, logvar })
-    })
+    tape.push(
+        Record {
+            name: "gaussian_log_density",
+            parents: &[x, mu, logvar],
+            flops,
+        },
+        out,
+        || Op::GaussianLogDensity(GaussianLogDensity { x, mu, logvar }),
+    )
 }
 
 impl Backward for GaussianLogDensity {
@@ -180,28 +210,59 @@ pub struct KlNormal {
 /// KL(N(μ, e^{lv}) ‖ N(μ₂, e^{lv₂})) summed over the last axis.
 pub fn kl_normal(tape: &mut Tape, mu: Var, logvar: Var, mu2: Var, logvar2: Var) -> Var {
     let (rows, cols) = same_shape(tape, "kl_normal", &[mu, logvar, mu2, logvar2]);
-    let (m, l, m2, l2) = (tape.value(mu).data(), tape.value(logvar).data(), tape.value(mu2).data(), tape.value(logvar2).data());
+    let (m, l, m2, l2) = (
+        tape.value(mu).data(),
+        tape.value(logvar).data(),
+        tape.value(mu2).data(),
+        tape.value(logvar2).data(),
+    );
     let vals = row_sums(rows, cols, |i| {
         let d = m[i] - m2[i];
         0.5 * (l2[i] - l[i] + (l[i].exp() + d * d) * (-l2[i]).exp() - 1.0)
     });
     let out = Tensor::new(&rows_shape(tape, mu), vals);
     let flops = 10 * (rows * cols) as u64;
-    tape.push(Record { name: "kl_normal", parents: &[mu, logvar, mu2, logvar2], flops }, out, || {
-        Op::KlNormal(KlNormal { mu, logvar, prior: Some((mu2, logvar2)) })
-    })
+    tape.push(
+        Record {
+            name: "kl_normal",
+            parents: &[mu, logvar, mu2, logvar2],
+            flops,
+        },
+        out,
+        || {
+            Op::KlNormal(KlNormal {
+                mu,
+                logvar,
+                prior: Some((mu2, logvar2)),
+            })
+        },
+    )
 }
 
 /// KL(N(μ, e^{lv}) ‖ N(0, I)) summed over the last axis.
 pub fn kl_std_normal(tape: &mut Tape, mu: Var, logvar: Var) -> Var {
     let (rows, cols) = same_shape(tape, "kl_std_normal", &[mu, logvar]);
     let (m, l) = (tape.value(mu).data(), tape.value(logvar).data());
-    let vals = row_sums(rows, cols, |i| 0.5 * (l[i].exp() + m[i] * m[i] - 1.0 - l[i]));
+    let vals = row_sums(rows, cols, |i| {
+        0.5 * (l[i].exp() + m[i] * m[i] - 1.0 - l[i])
+    });
     let out = Tensor::new(&rows_shape(tape, mu), vals);
     let flops = 6 * (rows * cols) as u64;
-    tape.push(Record { name: "kl_std_normal", parents: &[mu, logvar], flops }, out, || {
-        Op::KlNormal(KlNormal { mu, logvar, prior: None })
-    })
+    tape.push(
+        Record {
+            name: "kl_std_normal",
+            parents: &[mu, logvar],
+            flops,
+        },
+        out,
+        || {
+            Op::KlNormal(KlNormal {
+                mu,
+                logvar,
+                prior: None,
+            })
+        },
+    )
 }
 
 impl Backward for KlNormal {
@@ -268,13 +329,32 @@ pub fn categorical_kl(tape: &mut Tape, logits: Var, log_prior: &[f32]) -> Var {
         log_prior.len(),
         cols
     );
-    let lp: Vec<f32> = if log_prior.len() == cols { log_prior.repeat(rows) } else { log_prior.to_vec() };
+    let lp: Vec<f32> = if log_prior.len() == cols {
+        log_prior.repeat(rows)
+    } else {
+        log_prior.to_vec()
+    };
     let log_q = log_softmax_rows(vl.data(), cols);
-    let out = Tensor::new(&rows_shape(tape, logits), row_sums(rows, cols, |i| log_q[i].exp() * (log_q[i] - lp[i])));
+    let out = Tensor::new(
+        &rows_shape(tape, logits),
+        row_sums(rows, cols, |i| log_q[i].exp() * (log_q[i] - lp[i])),
+    );
     let flops = 8 * (rows * cols) as u64;
-    tape.push(Record { name: "categorical_kl", parents: &[logits], flops }, out, || {
-        Op::CategoricalKl(CategoricalKl { logits, log_q, log_prior: lp })
-    })
+    tape.push(
+        Record {
+            name: "categorical_kl",
+            parents: &[logits],
+            flops,
+        },
+        out,
+        || {
+            Op::CategoricalKl(CategoricalKl {
+                logits,
+                log_q,
+                log_prior: lp,
+            })
+        },
+    )
 }
 
 impl Backward for CategoricalKl {
@@ -301,11 +381,20 @@ pub fn categorical_entropy(tape: &mut Tape, logits: Var) -> Var {
     let vl = tape.value(logits);
     let (rows, cols) = vl.rows_cols();
     let log_q = log_softmax_rows(vl.data(), cols);
-    let out = Tensor::new(&rows_shape(tape, logits), row_sums(rows, cols, |i| -log_q[i].exp() * log_q[i]));
+    let out = Tensor::new(
+        &rows_shape(tape, logits),
+        row_sums(rows, cols, |i| -log_q[i].exp() * log_q[i]),
+    );
     let flops = 7 * (rows * cols) as u64;
-    tape.push(Record { name: "categorical_entropy", parents: &[logits], flops }, out, || {
-        Op::CategoricalEntropy(CategoricalEntropy { logits, log_q })
-    })
+    tape.push(
+        Record {
+            name: "categorical_entropy",
+            parents: &[logits],
+            flops,
+        },
+        out,
+        || Op::CategoricalEntropy(CategoricalEntropy { logits, log_q }),
+    )
 }
 
 impl Backward for CategoricalEntropy {
@@ -330,28 +419,61 @@ pub struct CrossEntropy {
 }
 
 /// −w_n·log softmax(l_n)[y_n] per row; `weights` defaults to 1.
-pub fn cross_entropy(tape: &mut Tape, logits: Var, labels: &[usize], weights: Option<&[f32]>) -> Var {
+pub fn cross_entropy(
+    tape: &mut Tape,
+    logits: Var,
+    labels: &[usize],
+    weights: Option<&[f32]>,
+) -> Var {
     let vl = tape.value(logits);
     let (rows, cols) = vl.rows_cols();
-    assert_eq!(labels.len(), rows, "cross_entropy: {} labels for {} rows", labels.len(), rows);
+    assert_eq!(
+        labels.len(),
+        rows,
+        "cross_entropy: {} labels for {} rows",
+        labels.len(),
+        rows
+    );
     if let Some(w) = weights {
-        assert_eq!(w.len(), rows, "cross_entropy: {} weights for {} rows", w.len(), rows);
+        assert_eq!(
+            w.len(),
+            rows,
+            "cross_entropy: {} weights for {} rows",
+            w.len(),
+            rows
+        );
     }
     let log_q = log_softmax_rows(vl.data(), cols);
     let vals: Vec<f32> = labels
         .iter()
         .enumerate()
         .map(|(r, &y)| {
-            assert!(y < cols, "cross_entropy: label {y} out of range for {cols} classes");
+            assert!(
+                y < cols,
+                "cross_entropy: label {y} out of range for {cols} classes"
+            );
             -weights.map(|w| w[r]).unwrap_or(1.0) * log_q[r * cols + y]
         })
         .collect();
     let out = Tensor::new(&rows_shape(tape, logits), vals);
     let flops = 5 * (rows * cols) as u64;
     let (labels, weights) = (labels.to_vec(), weights.map(|w| w.to_vec()));
-    tape.push(Record { name: "cross_entropy", parents: &[logits], flops }, out, || {
-        Op::CrossEntropy(CrossEntropy { logits, log_q, labels, weights })
-    })
+    tape.push(
+        Record {
+            name: "cross_entropy",
+            parents: &[logits],
+            flops,
+        },
+        out,
+        || {
+            Op::CrossEntropy(CrossEntropy {
+                logits,
+                log_q,
+                labels,
+                weights,
+            })
+        },
+    )
 }
 
 impl Backward for CrossEntropy {

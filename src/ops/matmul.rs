@@ -25,9 +25,31 @@ pub fn matmul(tape: &mut Tape, a: Var, b: Var) -> Var {
     );
     let (m, k, n) = (va.shape()[0], va.shape()[1], vb.shape()[1]);
     let mut out = Tensor::zeros(&[m, n]);
-    sgemm(Transpose::No, Transpose::No, m, n, k, 1.0, va.data(), k, vb.data(), n, 0.0, out.data_mut(), n);
+    sgemm(
+        Transpose::No,
+        Transpose::No,
+        m,
+        n,
+        k,
+        1.0,
+        va.data(),
+        k,
+        vb.data(),
+        n,
+        0.0,
+        out.data_mut(),
+        n,
+    );
     let flops = 2 * (m * n * k) as u64;
-    tape.push(Record { name: "matmul", parents: &[a, b], flops }, out, || Op::Matmul(Matmul { a, b }))
+    tape.push(
+        Record {
+            name: "matmul",
+            parents: &[a, b],
+            flops,
+        },
+        out,
+        || Op::Matmul(Matmul { a, b }),
+    )
 }
 
 impl Backward for Matmul {
@@ -36,11 +58,39 @@ impl Backward for Matmul {
         let (m, k, n) = (va.shape()[0], va.shape()[1], vb.shape()[1]);
         if let Some(ga) = grads.acc(self.a, vals) {
             // ∂a (M, K) += g (M, N) · bᵀ (N, K)
-            sgemm(Transpose::No, Transpose::Yes, m, k, n, 1.0, g.data(), n, vb.data(), n, 1.0, ga, k);
+            sgemm(
+                Transpose::No,
+                Transpose::Yes,
+                m,
+                k,
+                n,
+                1.0,
+                g.data(),
+                n,
+                vb.data(),
+                n,
+                1.0,
+                ga,
+                k,
+            );
         }
         if let Some(gb) = grads.acc(self.b, vals) {
             // ∂b (K, N) += aᵀ (K, M) · g (M, N)
-            sgemm(Transpose::Yes, Transpose::No, k, n, m, 1.0, va.data(), k, g.data(), n, 1.0, gb, n);
+            sgemm(
+                Transpose::Yes,
+                Transpose::No,
+                k,
+                n,
+                m,
+                1.0,
+                va.data(),
+                k,
+                g.data(),
+                n,
+                1.0,
+                gb,
+                n,
+            );
         }
     }
 }

@@ -18,15 +18,17 @@ pub mod softmax;
 
 mod broadcast;
 
-pub use activation::{elu, exp, leaky_relu, log, log1p, relu, sigmoid, softplus, sqrt, square, tanh};
+pub use activation::{
+    elu, exp, leaky_relu, log, log1p, relu, sigmoid, softplus, sqrt, square, tanh,
+};
 pub use arith::{add, add_scalar, div, mul, mul_scalar, neg, sub};
 pub use batchnorm::batch_norm;
 pub use conv::conv2d;
 pub use conv_transpose::conv_transpose2d;
 pub use linear::linear;
 pub use losses::{
-    bce_with_logits, categorical_entropy, categorical_kl, cross_entropy, gaussian_log_density, kl_normal,
-    kl_std_normal, squared_error,
+    bce_with_logits, categorical_entropy, categorical_kl, cross_entropy, gaussian_log_density,
+    kl_normal, kl_std_normal, squared_error,
 };
 pub use matmul::matmul;
 pub use normalize::{clamp, dropout, l2_normalize_rows, mask};

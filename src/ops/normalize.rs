@@ -23,7 +23,11 @@ pub fn l2_normalize_rows(tape: &mut Tape, x: Var, eps: f32) -> Var {
     let (_, cols) = vx.rows_cols();
     let mut out = Tensor::zeros(vx.shape());
     let mut norms = Vec::with_capacity(vx.len() / cols.max(1));
-    for (xr, yr) in vx.data().chunks_exact(cols).zip(out.data_mut().chunks_exact_mut(cols)) {
+    for (xr, yr) in vx
+        .data()
+        .chunks_exact(cols)
+        .zip(out.data_mut().chunks_exact_mut(cols))
+    {
         let n = (sparselabel_kernels::reduce::sum_sq(xr) + eps).sqrt();
         norms.push(n);
         for (y, &v) in yr.iter_mut().zip(xr) {
@@ -31,17 +35,29 @@ pub fn l2_normalize_rows(tape: &mut Tape, x: Var, eps: f32) -> Var {
         }
     }
     let flops = 3 * vx.len() as u64;
-    tape.push(Record { name: "l2_normalize", parents: &[x], flops }, out, || {
-        Op::L2Normalize(L2Normalize { x, norms })
-    })
+    tape.push(
+        Record {
+            name: "l2_normalize",
+            parents: &[x],
+            flops,
+        },
+        out,
+        || Op::L2Normalize(L2Normalize { x, norms }),
+    )
 }
 
 impl Backward for L2Normalize {
     fn backward(&self, vals: &Values, out: &Tensor, g: &Tensor, grads: &mut Grads) {
         let (_, cols) = out.rows_cols();
-        let Some(gx) = grads.acc(self.x, vals) else { return };
-        for (r, ((yr, gr), dr)) in
-            out.data().chunks_exact(cols).zip(g.data().chunks_exact(cols)).zip(gx.chunks_exact_mut(cols)).enumerate()
+        let Some(gx) = grads.acc(self.x, vals) else {
+            return;
+        };
+        for (r, ((yr, gr), dr)) in out
+            .data()
+            .chunks_exact(cols)
+            .zip(g.data().chunks_exact(cols))
+            .zip(gx.chunks_exact_mut(cols))
+            .enumerate()
         {
             let dot = sparselabel_kernels::reduce::dot(gr, yr);
             let n = self.norms[r];
@@ -65,7 +81,15 @@ pub fn mask(tape: &mut Tape, x: Var, m: Tensor) -> Var {
     let data = vx.data().iter().zip(m.data()).map(|(a, b)| a * b).collect();
     let out = Tensor::new(vx.shape(), data);
     let flops = out.len() as u64;
-    tape.push(Record { name: "mask", parents: &[x], flops }, out, || Op::Mask(Mask { x, mask: m }))
+    tape.push(
+        Record {
+            name: "mask",
+            parents: &[x],
+            flops,
+        },
+        out,
+        || Op::Mask(Mask { x, mask: m }),
+    )
 }
 
 impl Backward for Mask {
@@ -81,13 +105,18 @@ impl Backward for Mask {
 /// Inverted dropout: in training mode each element is zeroed with
 /// probability `p` and the survivors scaled by 1/(1 − p); identity otherwise.
 pub fn dropout(tape: &mut Tape, x: Var, p: f32, rng: &mut StreamRng) -> Var {
-    assert!((0.0..1.0).contains(&p), "dropout probability {p} not in [0, 1)");
+    assert!(
+        (0.0..1.0).contains(&p),
+        "dropout probability {p} not in [0, 1)"
+    );
     if !tape.is_training() || p == 0.0 {
         return x;
     }
     let n = tape.value(x).len();
     let keep = 1.0 / (1.0 - p);
-    let m: Vec<f32> = (0..n).map(|_| if rng.random::<f32>() < p { 0.0 } else { keep }).collect();
+    let m: Vec<f32> = (0..n)
+        .map(|_| if rng.random::<f32>() < p { 0.0 } else { keep })
+        .collect();
     let shape = tape.shape(x).to_vec();
     mask(tape, x, Tensor::new(&shape, m))
 }
@@ -105,7 +134,15 @@ pub fn clamp(tape: &mut Tape, x: Var, lo: f32, hi: f32) -> Var {
     let data = vx.data().iter().map(|v| v.clamp(lo, hi)).collect();
     let out = Tensor::new(vx.shape(), data);
     let flops = out.len() as u64;
-    tape.push(Record { name: "clamp", parents: &[x], flops }, out, || Op::Clamp(Clamp { x, lo, hi }))
+    tape.push(
+        Record {
+            name: "clamp",
+            parents: &[x],
+            flops,
+        },
+        out,
+        || Op::Clamp(Clamp { x, lo, hi }),
+    )
 }
 
 impl Backward for Clamp {

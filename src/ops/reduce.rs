@@ -30,7 +30,11 @@ fn reduce(tape: &mut Tape, x: Var, axis: Option<usize>, scale: f32, name: &'stat
     let out = match axis {
         None => Tensor::scalar(scale * kr::sum(vx.data())),
         Some(axis) => {
-            assert!(axis < vx.ndim(), "{name}: axis {axis} out of range for shape {:?}", vx.shape());
+            assert!(
+                axis < vx.ndim(),
+                "{name}: axis {axis} out of range for shape {:?}",
+                vx.shape()
+            );
             let (outer, len, inner) = split_at_axis(vx.shape(), axis);
             let mut shape = vx.shape().to_vec();
             shape.remove(axis);
@@ -50,7 +54,15 @@ fn reduce(tape: &mut Tape, x: Var, axis: Option<usize>, scale: f32, name: &'stat
         }
     };
     let flops = vx.len() as u64;
-    tape.push(Record { name, parents: &[x], flops }, out, || Op::Sum(Sum { x, axis, scale }))
+    tape.push(
+        Record {
+            name,
+            parents: &[x],
+            flops,
+        },
+        out,
+        || Op::Sum(Sum { x, axis, scale }),
+    )
 }
 
 /// Σ over `axis` (the axis is removed).
@@ -78,7 +90,9 @@ pub fn mean_all(tape: &mut Tape, x: Var) -> Var {
 impl Backward for Sum {
     fn backward(&self, vals: &Values, _out: &Tensor, g: &Tensor, grads: &mut Grads) {
         let shape = vals.get(self.x).shape();
-        let Some(gx) = grads.acc(self.x, vals) else { return };
+        let Some(gx) = grads.acc(self.x, vals) else {
+            return;
+        };
         let gd = g.data();
         match self.axis {
             None => {
@@ -115,15 +129,30 @@ pub fn logsumexp(tape: &mut Tape, x: Var) -> Var {
     debug_assert_eq!(out.len(), rows);
     kr::row_logsumexp(vx.data(), cols, out.data_mut());
     let flops = 3 * vx.len() as u64;
-    tape.push(Record { name: "logsumexp", parents: &[x], flops }, out, || Op::LogSumExp(LogSumExp { x }))
+    tape.push(
+        Record {
+            name: "logsumexp",
+            parents: &[x],
+            flops,
+        },
+        out,
+        || Op::LogSumExp(LogSumExp { x }),
+    )
 }
 
 impl Backward for LogSumExp {
     fn backward(&self, vals: &Values, out: &Tensor, g: &Tensor, grads: &mut Grads) {
         let vx = vals.get(self.x);
         let (_, cols) = vx.rows_cols();
-        let Some(gx) = grads.acc(self.x, vals) else { return };
-        for (r, (xrow, grow)) in vx.data().chunks_exact(cols).zip(gx.chunks_exact_mut(cols)).enumerate() {
+        let Some(gx) = grads.acc(self.x, vals) else {
+            return;
+        };
+        for (r, (xrow, grow)) in vx
+            .data()
+            .chunks_exact(cols)
+            .zip(gx.chunks_exact_mut(cols))
+            .enumerate()
+        {
             let (y, gr) = (out.data()[r], g.data()[r]);
             for (gv, &xv) in grow.iter_mut().zip(xrow) {
                 *gv += gr * (xv - y).exp();

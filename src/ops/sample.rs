@@ -24,7 +24,11 @@ pub struct GaussianSample {
 /// z = μ + e^{lv/2}·ε with ε ~ N(0, I) drawn from `rng`.
 pub fn gaussian_sample(tape: &mut Tape, mu: Var, logvar: Var, rng: &mut StreamRng) -> Var {
     let (vm, vl) = (tape.value(mu), tape.value(logvar));
-    assert_eq!(vm.shape(), vl.shape(), "gaussian_sample: μ and log-variance shapes differ");
+    assert_eq!(
+        vm.shape(),
+        vl.shape(),
+        "gaussian_sample: μ and log-variance shapes differ"
+    );
     let noise: Vec<f32> = vl
         .data()
         .iter()
@@ -36,9 +40,15 @@ pub fn gaussian_sample(tape: &mut Tape, mu: Var, logvar: Var, rng: &mut StreamRn
     let data = vm.data().iter().zip(&noise).map(|(m, n)| m + n).collect();
     let out = Tensor::new(vm.shape(), data);
     let flops = 4 * out.len() as u64;
-    tape.push(Record { name: "gaussian_sample", parents: &[mu, logvar], flops }, out, || {
-        Op::GaussianSample(GaussianSample { mu, logvar, noise })
-    })
+    tape.push(
+        Record {
+            name: "gaussian_sample",
+            parents: &[mu, logvar],
+            flops,
+        },
+        out,
+        || Op::GaussianSample(GaussianSample { mu, logvar, noise }),
+    )
 }
 
 impl Backward for GaussianSample {
@@ -60,7 +70,9 @@ pub fn gumbel_noise(shape: &[usize], rng: &mut StreamRng) -> Tensor {
     let data = (0..n)
         .map(|_| {
             // u in (0, 1): avoid log(0) at both ends.
-            let u: f32 = rng.random::<f32>().clamp(f32::MIN_POSITIVE, 1.0 - f32::EPSILON);
+            let u: f32 = rng
+                .random::<f32>()
+                .clamp(f32::MIN_POSITIVE, 1.0 - f32::EPSILON);
             -(-u.ln()).ln()
         })
         .collect();
@@ -69,7 +81,13 @@ pub fn gumbel_noise(shape: &[usize], rng: &mut StreamRng) -> Tensor {
 
 /// Gumbel-Softmax sample softmax((l + γ)/τ) over the last axis; with `hard`
 /// the forward value is one-hot (straight-through gradient).
-pub fn gumbel_softmax(tape: &mut Tape, logits: Var, tau: f32, hard: bool, rng: &mut StreamRng) -> Var {
+pub fn gumbel_softmax(
+    tape: &mut Tape,
+    logits: Var,
+    tau: f32,
+    hard: bool,
+    rng: &mut StreamRng,
+) -> Var {
     assert!(tau > 0.0, "gumbel_softmax: temperature must be positive");
     let noise = gumbel_noise(tape.shape(logits), rng);
     let noise = tape.constant(noise);
@@ -94,7 +112,11 @@ pub fn straight_through(tape: &mut Tape, x: Var) -> Var {
     let vx = tape.value(x);
     let (_, cols) = vx.rows_cols();
     let mut out = Tensor::zeros(vx.shape());
-    for (xr, yr) in vx.data().chunks_exact(cols).zip(out.data_mut().chunks_exact_mut(cols)) {
+    for (xr, yr) in vx
+        .data()
+        .chunks_exact(cols)
+        .zip(out.data_mut().chunks_exact_mut(cols))
+    {
         let mut best = 0;
         for j in 1..cols {
             if xr[j] > xr[best] {
@@ -103,9 +125,15 @@ pub fn straight_through(tape: &mut Tape, x: Var) -> Var {
         }
         yr[best] = 1.0;
     }
-    tape.push(Record { name: "straight_through", parents: &[x], flops: 0 }, out, || {
-        Op::StraightThrough(StraightThrough { x })
-    })
+    tape.push(
+        Record {
+            name: "straight_through",
+            parents: &[x],
+            flops: 0,
+        },
+        out,
+        || Op::StraightThrough(StraightThrough { x }),
+    )
 }
 
 impl Backward for StraightThrough {

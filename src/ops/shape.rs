@@ -9,7 +9,11 @@ use crate::tensor::{numel, Tensor};
 
 /// (outer, axis length, inner) around `axis`.
 fn around(shape: &[usize], axis: usize) -> (usize, usize, usize) {
-    (shape[..axis].iter().product(), shape[axis], shape[axis + 1..].iter().product())
+    (
+        shape[..axis].iter().product(),
+        shape[axis],
+        shape[axis + 1..].iter().product(),
+    )
 }
 
 /// A reshape node.
@@ -20,9 +24,23 @@ pub struct Reshape {
 /// The same values under a new shape with the same number of elements.
 pub fn reshape(tape: &mut Tape, x: Var, shape: &[usize]) -> Var {
     let vx = tape.value(x);
-    assert_eq!(numel(shape), vx.len(), "reshape {:?} -> {:?}", vx.shape(), shape);
+    assert_eq!(
+        numel(shape),
+        vx.len(),
+        "reshape {:?} -> {:?}",
+        vx.shape(),
+        shape
+    );
     let out = Tensor::new(shape, vx.data().to_vec());
-    tape.push(Record { name: "reshape", parents: &[x], flops: 0 }, out, || Op::Reshape(Reshape { x }))
+    tape.push(
+        Record {
+            name: "reshape",
+            parents: &[x],
+            flops: 0,
+        },
+        out,
+        || Op::Reshape(Reshape { x }),
+    )
 }
 
 impl Backward for Reshape {
@@ -57,11 +75,24 @@ fn transpose_into(src: &[f32], rows: usize, cols: usize, dst: &mut [f32], accumu
 /// xᵀ for a 2-D x: (R, C) → (C, R).
 pub fn transpose(tape: &mut Tape, x: Var) -> Var {
     let vx = tape.value(x);
-    assert_eq!(vx.ndim(), 2, "transpose needs a 2-D tensor, got {:?}", vx.shape());
+    assert_eq!(
+        vx.ndim(),
+        2,
+        "transpose needs a 2-D tensor, got {:?}",
+        vx.shape()
+    );
     let (r, c) = (vx.shape()[0], vx.shape()[1]);
     let mut out = Tensor::zeros(&[c, r]);
     transpose_into(vx.data(), r, c, out.data_mut(), false);
-    tape.push(Record { name: "transpose", parents: &[x], flops: 0 }, out, || Op::Transpose(Transpose { x }))
+    tape.push(
+        Record {
+            name: "transpose",
+            parents: &[x],
+            flops: 0,
+        },
+        out,
+        || Op::Transpose(Transpose { x }),
+    )
 }
 
 impl Backward for Transpose {
@@ -89,7 +120,10 @@ pub fn concat(tape: &mut Tape, xs: &[Var], axis: usize) -> Var {
         assert!(
             s.len() == first.len()
                 && axis < s.len()
-                && s.iter().zip(&first).enumerate().all(|(d, (a, b))| d == axis || a == b),
+                && s.iter()
+                    .zip(&first)
+                    .enumerate()
+                    .all(|(d, (a, b))| d == axis || a == b),
             "concat along {axis}: shapes {:?} and {:?} disagree",
             first,
             s
@@ -113,7 +147,15 @@ pub fn concat(tape: &mut Tape, xs: &[Var], axis: usize) -> Var {
         offset += len;
     }
     let xs_owned = xs.to_vec();
-    tape.push(Record { name: "concat", parents: xs, flops: 0 }, out, || Op::Concat(Concat { xs: xs_owned, axis }))
+    tape.push(
+        Record {
+            name: "concat",
+            parents: xs,
+            flops: 0,
+        },
+        out,
+        || Op::Concat(Concat { xs: xs_owned, axis }),
+    )
 }
 
 impl Backward for Concat {
@@ -126,7 +168,10 @@ impl Backward for Concat {
                 for o in 0..outer {
                     let src_start = (o * total + offset) * inner;
                     let src = &g.data()[src_start..src_start + len * inner];
-                    sparselabel_kernels::elementwise::add_assign(&mut gx[o * len * inner..(o + 1) * len * inner], src);
+                    sparselabel_kernels::elementwise::add_assign(
+                        &mut gx[o * len * inner..(o + 1) * len * inner],
+                        src,
+                    );
                 }
             }
             offset += len;
@@ -156,9 +201,18 @@ pub fn slice(tape: &mut Tape, x: Var, axis: usize, start: usize, len: usize) -> 
     let mut out = Tensor::zeros(&shape);
     for o in 0..outer {
         let s = (o * full + start) * inner;
-        out.data_mut()[o * len * inner..(o + 1) * len * inner].copy_from_slice(&vx.data()[s..s + len * inner]);
+        out.data_mut()[o * len * inner..(o + 1) * len * inner]
+            .copy_from_slice(&vx.data()[s..s + len * inner]);
     }
-    tape.push(Record { name: "slice", parents: &[x], flops: 0 }, out, || Op::Slice(Slice { x, axis, start }))
+    tape.push(
+        Record {
+            name: "slice",
+            parents: &[x],
+            flops: 0,
+        },
+        out,
+        || Op::Slice(Slice { x, axis, start }),
+    )
 }
 
 /// Splits `axis` into consecutive pieces of the given sizes.
@@ -201,7 +255,10 @@ pub struct Tile {
 /// enumerate classes: row t·B + i is example i paired with class t.
 pub fn tile(tape: &mut Tape, x: Var, times: usize) -> Var {
     let vx = tape.value(x);
-    assert!(vx.ndim() >= 1 && times >= 1, "tile needs rank ≥ 1 and times ≥ 1");
+    assert!(
+        vx.ndim() >= 1 && times >= 1,
+        "tile needs rank ≥ 1 and times ≥ 1"
+    );
     let mut shape = vx.shape().to_vec();
     shape[0] *= times;
     let mut data = Vec::with_capacity(vx.len() * times);
@@ -209,7 +266,15 @@ pub fn tile(tape: &mut Tape, x: Var, times: usize) -> Var {
         data.extend_from_slice(vx.data());
     }
     let out = Tensor::new(&shape, data);
-    tape.push(Record { name: "tile", parents: &[x], flops: 0 }, out, || Op::Tile(Tile { x, times }))
+    tape.push(
+        Record {
+            name: "tile",
+            parents: &[x],
+            flops: 0,
+        },
+        out,
+        || Op::Tile(Tile { x, times }),
+    )
 }
 
 impl Backward for Tile {
@@ -232,7 +297,12 @@ pub struct GatherRows {
 /// Rows of `table`: (K, D) picked by `indices` (each < K) → (len, D).
 pub fn gather_rows(tape: &mut Tape, table: Var, indices: &[usize]) -> Var {
     let vt = tape.value(table);
-    assert_eq!(vt.ndim(), 2, "gather_rows needs a 2-D table, got {:?}", vt.shape());
+    assert_eq!(
+        vt.ndim(),
+        2,
+        "gather_rows needs a 2-D table, got {:?}",
+        vt.shape()
+    );
     let (k, d) = (vt.shape()[0], vt.shape()[1]);
     let mut data = Vec::with_capacity(indices.len() * d);
     for &i in indices {
@@ -241,9 +311,20 @@ pub fn gather_rows(tape: &mut Tape, table: Var, indices: &[usize]) -> Var {
     }
     let out = Tensor::new(&[indices.len(), d], data);
     let idx = indices.to_vec();
-    tape.push(Record { name: "gather_rows", parents: &[table], flops: 0 }, out, || {
-        Op::GatherRows(GatherRows { table, indices: idx })
-    })
+    tape.push(
+        Record {
+            name: "gather_rows",
+            parents: &[table],
+            flops: 0,
+        },
+        out,
+        || {
+            Op::GatherRows(GatherRows {
+                table,
+                indices: idx,
+            })
+        },
+    )
 }
 
 impl Backward for GatherRows {
@@ -251,7 +332,10 @@ impl Backward for GatherRows {
         let d = out.shape()[1];
         if let Some(gt) = grads.acc(self.table, vals) {
             for (r, &i) in self.indices.iter().enumerate() {
-                sparselabel_kernels::elementwise::add_assign(&mut gt[i * d..(i + 1) * d], &g.data()[r * d..(r + 1) * d]);
+                sparselabel_kernels::elementwise::add_assign(
+                    &mut gt[i * d..(i + 1) * d],
+                    &g.data()[r * d..(r + 1) * d],
+                );
             }
         }
     }

@@ -26,7 +26,15 @@ pub fn softmax(tape: &mut Tape, x: Var) -> Var {
     let mut out = Tensor::zeros(vx.shape());
     kr::row_softmax(vx.data(), cols, out.data_mut());
     let flops = 4 * vx.len() as u64;
-    tape.push(Record { name: "softmax", parents: &[x], flops }, out, || Op::Softmax(Softmax { x }))
+    tape.push(
+        Record {
+            name: "softmax",
+            parents: &[x],
+            flops,
+        },
+        out,
+        || Op::Softmax(Softmax { x }),
+    )
 }
 
 /// Log-softmax over the last axis.
@@ -36,7 +44,15 @@ pub fn log_softmax(tape: &mut Tape, x: Var) -> Var {
     let mut out = Tensor::zeros(vx.shape());
     kr::row_log_softmax(vx.data(), cols, out.data_mut());
     let flops = 4 * vx.len() as u64;
-    tape.push(Record { name: "log_softmax", parents: &[x], flops }, out, || Op::LogSoftmax(LogSoftmax { x }))
+    tape.push(
+        Record {
+            name: "log_softmax",
+            parents: &[x],
+            flops,
+        },
+        out,
+        || Op::LogSoftmax(LogSoftmax { x }),
+    )
 }
 
 impl Backward for Softmax {

@@ -25,7 +25,12 @@ pub struct AdamConfig {
 
 impl Default for AdamConfig {
     fn default() -> Self {
-        AdamConfig { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }
+        AdamConfig {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+        }
     }
 }
 
@@ -45,8 +50,14 @@ impl Adam {
     /// Zero moments for every entry of `store`.
     pub fn new(store: &ParamStore, config: AdamConfig) -> Self {
         let zeros = |trainable: bool, n: usize| if trainable { vec![0.0; n] } else { Vec::new() };
-        let m = store.iter().map(|(_, p)| zeros(p.trainable, p.value.len())).collect();
-        let v = store.iter().map(|(_, p)| zeros(p.trainable, p.value.len())).collect();
+        let m = store
+            .iter()
+            .map(|(_, p)| zeros(p.trainable, p.value.len()))
+            .collect();
+        let v = store
+            .iter()
+            .map(|(_, p)| zeros(p.trainable, p.value.len()))
+            .collect();
         Adam { config, m, v, t: 0 }
     }
 }
@@ -59,7 +70,10 @@ impl Optimizer for Adam {
         let bc2 = 1.0 - (c.beta2 as f64).powi(self.t as i32);
         let step = (lr as f64 / bc1) as f32;
         let inv_sqrt_bc2 = (1.0 / bc2.sqrt()) as f32;
-        for ((id, p), (m, v)) in store.iter_mut().zip(self.m.iter_mut().zip(self.v.iter_mut())) {
+        for ((id, p), (m, v)) in store
+            .iter_mut()
+            .zip(self.m.iter_mut().zip(self.v.iter_mut()))
+        {
             if !p.trainable {
                 continue;
             }
@@ -94,18 +108,33 @@ impl Optimizer for Adam {
         let mut out = Vec::new();
         for ((_, p), (m, v)) in store.iter().zip(self.m.iter().zip(&self.v)) {
             if p.trainable {
-                out.push((format!("adam.m.{}", p.name), Tensor::new(p.value.shape(), m.clone())));
-                out.push((format!("adam.v.{}", p.name), Tensor::new(p.value.shape(), v.clone())));
+                out.push((
+                    format!("adam.m.{}", p.name),
+                    Tensor::new(p.value.shape(), m.clone()),
+                ));
+                out.push((
+                    format!("adam.v.{}", p.name),
+                    Tensor::new(p.value.shape(), v.clone()),
+                ));
             }
         }
         out
     }
 
-    fn load_state(&mut self, store: &ParamStore, state: &[(String, Tensor)], steps: u64) -> Result<()> {
+    fn load_state(
+        &mut self,
+        store: &ParamStore,
+        state: &[(String, Tensor)],
+        steps: u64,
+    ) -> Result<()> {
         for (i, (_, p)) in store.iter().enumerate() {
             if p.trainable {
-                self.m[i] = find_state(state, &format!("adam.m.{}", p.name), p.value.shape())?.data().to_vec();
-                self.v[i] = find_state(state, &format!("adam.v.{}", p.name), p.value.shape())?.data().to_vec();
+                self.m[i] = find_state(state, &format!("adam.m.{}", p.name), p.value.shape())?
+                    .data()
+                    .to_vec();
+                self.v[i] = find_state(state, &format!("adam.v.{}", p.name), p.value.shape())?
+                    .data()
+                    .to_vec();
             }
         }
         self.t = steps;

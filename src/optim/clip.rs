@@ -8,7 +8,12 @@ pub fn grad_norm(store: &ParamStore) -> f32 {
     let mut s = 0f64;
     for (_, p) in store.iter() {
         if p.trainable {
-            s += p.grad.data().iter().map(|&g| (g as f64) * (g as f64)).sum::<f64>();
+            s += p
+                .grad
+                .data()
+                .iter()
+                .map(|&g| (g as f64) * (g as f64))
+                .sum::<f64>();
         }
     }
     s.sqrt() as f32
@@ -33,7 +38,10 @@ pub fn clip_grad_norm(store: &mut ParamStore, max_norm: f32) -> f32 {
 pub fn clip_grad_value(store: &mut ParamStore, v: f32) {
     for (_, p) in store.iter_mut() {
         if p.trainable {
-            p.grad.data_mut().iter_mut().for_each(|g| *g = g.clamp(-v, v));
+            p.grad
+                .data_mut()
+                .iter_mut()
+                .for_each(|g| *g = g.clamp(-v, v));
         }
     }
 }

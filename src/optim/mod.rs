@@ -30,11 +30,20 @@ pub trait Optimizer {
     fn state(&self, store: &ParamStore) -> Vec<(String, Tensor)>;
 
     /// Restores the state from named tensors written by `state`.
-    fn load_state(&mut self, store: &ParamStore, state: &[(String, Tensor)], steps: u64) -> Result<()>;
+    fn load_state(
+        &mut self,
+        store: &ParamStore,
+        state: &[(String, Tensor)],
+        steps: u64,
+    ) -> Result<()>;
 }
 
 /// Finds `name` in `state` and checks its shape.
-pub(crate) fn find_state<'a>(state: &'a [(String, Tensor)], name: &str, shape: &[usize]) -> Result<&'a Tensor> {
+pub(crate) fn find_state<'a>(
+    state: &'a [(String, Tensor)],
+    name: &str,
+    shape: &[usize],
+) -> Result<&'a Tensor> {
     let t = state
         .iter()
         .find(|(n, _)| n == name)

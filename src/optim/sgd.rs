@@ -16,9 +16,21 @@ pub struct Sgd {
 impl Sgd {
     /// Zero velocities for every trainable entry of `store`.
     pub fn new(store: &ParamStore, momentum: f32) -> Self {
-        let velocity =
-            store.iter().map(|(_, p)| if p.trainable { vec![0.0; p.value.len()] } else { Vec::new() }).collect();
-        Sgd { momentum, velocity, t: 0 }
+        let velocity = store
+            .iter()
+            .map(|(_, p)| {
+                if p.trainable {
+                    vec![0.0; p.value.len()]
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
+        Sgd {
+            momentum,
+            velocity,
+            t: 0,
+        }
     }
 }
 
@@ -46,11 +58,21 @@ impl Optimizer for Sgd {
             .iter()
             .zip(&self.velocity)
             .filter(|((_, p), _)| p.trainable)
-            .map(|((_, p), b)| (format!("sgd.velocity.{}", p.name), Tensor::new(p.value.shape(), b.clone())))
+            .map(|((_, p), b)| {
+                (
+                    format!("sgd.velocity.{}", p.name),
+                    Tensor::new(p.value.shape(), b.clone()),
+                )
+            })
             .collect()
     }
 
-    fn load_state(&mut self, store: &ParamStore, state: &[(String, Tensor)], steps: u64) -> Result<()> {
+    fn load_state(
+        &mut self,
+        store: &ParamStore,
+        state: &[(String, Tensor)],
+        steps: u64,
+    ) -> Result<()> {
         for (i, (_, p)) in store.iter().enumerate() {
             if p.trainable {
                 let name = format!("sgd.velocity.{}", p.name);

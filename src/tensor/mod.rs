@@ -17,17 +17,26 @@ pub struct Tensor {
 impl Tensor {
     /// A tensor of `shape` filled with zeros.
     pub fn zeros(shape: &[usize]) -> Tensor {
-        Tensor { shape: Shape::from(shape), data: vec![0.0; numel(shape)] }
+        Tensor {
+            shape: Shape::from(shape),
+            data: vec![0.0; numel(shape)],
+        }
     }
 
     /// A tensor of `shape` filled with `value`.
     pub fn full(shape: &[usize], value: f32) -> Tensor {
-        Tensor { shape: Shape::from(shape), data: vec![value; numel(shape)] }
+        Tensor {
+            shape: Shape::from(shape),
+            data: vec![value; numel(shape)],
+        }
     }
 
     /// A 0-dimensional tensor holding `value`.
     pub fn scalar(value: f32) -> Tensor {
-        Tensor { shape: Shape::from(&[][..]), data: vec![value] }
+        Tensor {
+            shape: Shape::from(&[][..]),
+            data: vec![value],
+        }
     }
 
     /// Wraps `data` as a tensor of `shape`; errors if the lengths disagree.
@@ -40,14 +49,26 @@ impl Tensor {
                 data.len()
             )));
         }
-        Ok(Tensor { shape: Shape::from(shape), data })
+        Ok(Tensor {
+            shape: Shape::from(shape),
+            data,
+        })
     }
 
     /// Like `from_vec` but panics on a length mismatch: for internal use where
     /// the length was computed from the shape.
     pub fn new(shape: &[usize], data: Vec<f32>) -> Tensor {
-        assert_eq!(numel(shape), data.len(), "tensor shape {:?} vs {} values", shape, data.len());
-        Tensor { shape: Shape::from(shape), data }
+        assert_eq!(
+            numel(shape),
+            data.len(),
+            "tensor shape {:?} vs {} values",
+            shape,
+            data.len()
+        );
+        Tensor {
+            shape: Shape::from(shape),
+            data,
+        }
     }
 
     /// The dimensions.
@@ -87,13 +108,24 @@ impl Tensor {
 
     /// The single value of a one-element tensor.
     pub fn item(&self) -> f32 {
-        assert_eq!(self.data.len(), 1, "item() on a tensor of shape {:?}", self.shape());
+        assert_eq!(
+            self.data.len(),
+            1,
+            "item() on a tensor of shape {:?}",
+            self.shape()
+        );
         self.data[0]
     }
 
     /// The same storage under another shape with the same element count.
     pub fn reshape(mut self, shape: &[usize]) -> Tensor {
-        assert_eq!(numel(shape), self.data.len(), "reshape {:?} -> {:?}", self.shape(), shape);
+        assert_eq!(
+            numel(shape),
+            self.data.len(),
+            "reshape {:?} -> {:?}",
+            self.shape(),
+            shape
+        );
         self.shape = Shape::from(shape);
         self
     }

@@ -67,38 +67,78 @@ fn rng_bytes(s: &StreamState) -> Vec<u8> {
 pub fn save(path: &Path, ck: &CheckpointRef<'_>) -> Result<()> {
     let mut owned: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
     for (_, p) in ck.store.iter() {
-        owned.push((p.name.clone(), Dtype::F32, p.value.shape().to_vec(), f32_bytes(&p.value)));
+        owned.push((
+            p.name.clone(),
+            Dtype::F32,
+            p.value.shape().to_vec(),
+            f32_bytes(&p.value),
+        ));
     }
     if let Some(opt) = ck.optimizer {
         for (name, t) in opt.state(ck.store) {
-            owned.push((format!("{OPTIM}{name}"), Dtype::F32, t.shape().to_vec(), f32_bytes(&t)));
+            owned.push((
+                format!("{OPTIM}{name}"),
+                Dtype::F32,
+                t.shape().to_vec(),
+                f32_bytes(&t),
+            ));
         }
-        owned.push((format!("{COUNTER}optimizer_steps"), Dtype::I64, vec![1], (opt.steps() as i64).to_le_bytes().to_vec()));
+        owned.push((
+            format!("{COUNTER}optimizer_steps"),
+            Dtype::I64,
+            vec![1],
+            (opt.steps() as i64).to_le_bytes().to_vec(),
+        ));
     }
     for (name, rng) in ck.rngs {
-        owned.push((format!("{RNG}{name}"), Dtype::U8, vec![56], rng_bytes(&save_state(rng))));
+        owned.push((
+            format!("{RNG}{name}"),
+            Dtype::U8,
+            vec![56],
+            rng_bytes(&save_state(rng)),
+        ));
     }
     for (name, v) in ck.counters {
-        owned.push((format!("{COUNTER}{name}"), Dtype::I64, vec![1], v.to_le_bytes().to_vec()));
+        owned.push((
+            format!("{COUNTER}{name}"),
+            Dtype::I64,
+            vec![1],
+            v.to_le_bytes().to_vec(),
+        ));
     }
     let views: Vec<(String, TensorView<'_>)> = owned
         .iter()
         .map(|(n, d, s, b)| {
-            let view = TensorView::new(*d, s.clone(), b).map_err(|e| Error::Other(format!("checkpoint tensor {n}: {e}")));
+            let view = TensorView::new(*d, s.clone(), b)
+                .map_err(|e| Error::Other(format!("checkpoint tensor {n}: {e}")));
             view.map(|v| (n.clone(), v))
         })
         .collect::<Result<_>>()?;
-    let meta: HashMap<String, String> = ck.metadata.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    let bytes = safetensors::tensor::serialize(views, Some(meta))
-        .map_err(|e| Error::Other(format!("{}: cannot serialise checkpoint: {e}", path.display())))?;
+    let meta: HashMap<String, String> = ck
+        .metadata
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let bytes = safetensors::tensor::serialize(views, Some(meta)).map_err(|e| {
+        Error::Other(format!(
+            "{}: cannot serialise checkpoint: {e}",
+            path.display()
+        ))
+    })?;
     write_atomic(path, &bytes)
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory,
 /// so a crash leaves either the old file or the new one, never a torn one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let file_name = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let file_name = path
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
     let result = (|| {
         let mut f = fs::File::create(&tmp)?;
@@ -122,8 +162,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 pub fn load(path: &Path) -> Result<Checkpoint> {
     let bytes = fs::read(path).map_err(|e| Error::io(path, e))?;
     let bad = |msg: String| Error::bad_input(path, msg);
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(format!("not a readable safetensors file ({e})")))?;
-    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| bad(format!("unreadable header ({e})")))?;
+    let st = SafeTensors::deserialize(&bytes)
+        .map_err(|e| bad(format!("not a readable safetensors file ({e})")))?;
+    let (_, header) =
+        SafeTensors::read_metadata(&bytes).map_err(|e| bad(format!("unreadable header ({e})")))?;
     let mut ck = Checkpoint::default();
     if let Some(m) = header.metadata() {
         ck.metadata = m.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -131,29 +173,56 @@ pub fn load(path: &Path) -> Result<Checkpoint> {
     let mut names: Vec<String> = st.names().into_iter().map(|s| s.to_string()).collect();
     names.sort();
     for name in names {
-        let view = st.tensor(&name).map_err(|e| bad(format!("tensor {name}: {e}")))?;
+        let view = st
+            .tensor(&name)
+            .map_err(|e| bad(format!("tensor {name}: {e}")))?;
         let shape = view.shape().to_vec();
         let data = view.data();
         if let Some(purpose) = name.strip_prefix(RNG) {
             if view.dtype() != Dtype::U8 || data.len() != 56 {
-                return Err(bad(format!("random stream {name} must be 56 bytes of u8, found {:?} {:?}", view.dtype(), shape)));
+                return Err(bad(format!(
+                    "random stream {name} must be 56 bytes of u8, found {:?} {:?}",
+                    view.dtype(),
+                    shape
+                )));
             }
             let mut seed = [0u8; 32];
             seed.copy_from_slice(&data[..32]);
             let stream = u64::from_le_bytes(data[32..40].try_into().unwrap());
             let word_pos = u128::from_le_bytes(data[40..56].try_into().unwrap());
-            ck.rngs.insert(purpose.to_string(), StreamState { seed, stream, word_pos });
+            ck.rngs.insert(
+                purpose.to_string(),
+                StreamState {
+                    seed,
+                    stream,
+                    word_pos,
+                },
+            );
         } else if let Some(counter) = name.strip_prefix(COUNTER) {
             if view.dtype() != Dtype::I64 || data.len() != 8 {
-                return Err(bad(format!("counter {name} must be one i64, found {:?} {:?}", view.dtype(), shape)));
+                return Err(bad(format!(
+                    "counter {name} must be one i64, found {:?} {:?}",
+                    view.dtype(),
+                    shape
+                )));
             }
-            ck.counters.insert(counter.to_string(), i64::from_le_bytes(data.try_into().unwrap()));
+            ck.counters.insert(
+                counter.to_string(),
+                i64::from_le_bytes(data.try_into().unwrap()),
+            );
         } else {
             if view.dtype() != Dtype::F32 {
-                return Err(bad(format!("tensor {name} has dtype {:?}, expected F32", view.dtype())));
+                return Err(bad(format!(
+                    "tensor {name} has dtype {:?}, expected F32",
+                    view.dtype()
+                )));
             }
-            let values: Vec<f32> = data.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
-            let t = Tensor::from_vec(&shape, values).map_err(|e| bad(format!("tensor {name}: {e}")))?;
+            let values: Vec<f32> = data
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                .collect();
+            let t =
+                Tensor::from_vec(&shape, values).map_err(|e| bad(format!("tensor {name}: {e}")))?;
             match name.strip_prefix(OPTIM) {
                 Some(o) => ck.optimizer.push((o.to_string(), t)),
                 None => {
@@ -170,12 +239,16 @@ impl Checkpoint {
     /// names and shapes; `path` names the file in errors.
     pub fn restore_params(&self, store: &mut ParamStore, path: &Path) -> Result<()> {
         let bad = |msg: String| Error::bad_input(path, msg);
-        let expected: Vec<(String, Vec<usize>)> = store.iter().map(|(_, p)| (p.name.clone(), p.value.shape().to_vec())).collect();
+        let expected: Vec<(String, Vec<usize>)> = store
+            .iter()
+            .map(|(_, p)| (p.name.clone(), p.value.shape().to_vec()))
+            .collect();
         for (name, shape) in &expected {
-            let t = self
-                .params
-                .get(name)
-                .ok_or_else(|| bad(format!("parameter {name} is missing (the model expects shape {shape:?})")))?;
+            let t = self.params.get(name).ok_or_else(|| {
+                bad(format!(
+                    "parameter {name} is missing (the model expects shape {shape:?})"
+                ))
+            })?;
             if t.shape() != &shape[..] {
                 return Err(bad(format!(
                     "parameter {name} has shape {:?} in the checkpoint, the model expects {:?}",
@@ -195,7 +268,12 @@ impl Checkpoint {
     }
 
     /// Restores an optimiser's state and step count.
-    pub fn restore_optimizer(&self, opt: &mut dyn Optimizer, store: &ParamStore, path: &Path) -> Result<()> {
+    pub fn restore_optimizer(
+        &self,
+        opt: &mut dyn Optimizer,
+        store: &ParamStore,
+        path: &Path,
+    ) -> Result<()> {
         let steps = self.counter("optimizer_steps", path)? as u64;
         opt.load_state(store, &self.optimizer, steps)
             .map_err(|e| Error::bad_input(path, e.to_string()))
@@ -211,6 +289,9 @@ impl Checkpoint {
 
     /// A saved counter.
     pub fn counter(&self, name: &str, path: &Path) -> Result<i64> {
-        self.counters.get(name).copied().ok_or_else(|| Error::bad_input(path, format!("counter {name} is missing")))
+        self.counters
+            .get(name)
+            .copied()
+            .ok_or_else(|| Error::bad_input(path, format!("counter {name} is missing")))
     }
 }

@@ -146,10 +146,17 @@ pub const PRESETS: &[Preset] = &[
 
 /// The preset called `name`.
 pub fn preset(name: &str) -> Result<TrainConfig> {
-    PRESETS.iter().find(|p| p.name == name).map(|p| (p.config)()).ok_or_else(|| {
-        let names: Vec<&str> = PRESETS.iter().map(|p| p.name).collect();
-        Error::Usage(format!("unknown preset '{name}' (known: {})", names.join(", ")))
-    })
+    PRESETS
+        .iter()
+        .find(|p| p.name == name)
+        .map(|p| (p.config)())
+        .ok_or_else(|| {
+            let names: Vec<&str> = PRESETS.iter().map(|p| p.name).collect();
+            Error::Usage(format!(
+                "unknown preset '{name}' (known: {})",
+                names.join(", ")
+            ))
+        })
 }
 
 impl TrainConfig {
@@ -157,7 +164,10 @@ impl TrainConfig {
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Usage(m));
         if self.model != "m2" {
-            return bad(format!("--model {}: only m2 is implemented so far", self.model));
+            return bad(format!(
+                "--model {}: only m2 is implemented so far",
+                self.model
+            ));
         }
         if self.labels_per_class.is_some() && self.label_fraction.is_some() {
             return bad("--labels and --label-fraction are exclusive".into());
@@ -169,7 +179,10 @@ impl TrainConfig {
             return bad("--batch must be at least 1".into());
         }
         if !matches!(self.binarize.as_str(), "dynamic" | "none") {
-            return bad(format!("binarize '{}' must be dynamic or none", self.binarize));
+            return bad(format!(
+                "binarize '{}' must be dynamic or none",
+                self.binarize
+            ));
         }
         if self.z_dim == 0 || self.hidden.is_empty() || self.hidden.contains(&0) {
             return bad("z_dim and hidden widths must be positive".into());

@@ -34,7 +34,10 @@ pub fn predict(model: &dyn Model, store: &ParamStore, ds: &Dataset) -> Vec<u32> 
     let chunk = 1000;
     for start in (0..ds.n).step_by(chunk) {
         let end = (start + chunk).min(ds.n);
-        let x = Tensor::new(&[end - start, ds.dim], ds.x[start * ds.dim..end * ds.dim].to_vec());
+        let x = Tensor::new(
+            &[end - start, ds.dim],
+            ds.x[start * ds.dim..end * ds.dim].to_vec(),
+        );
         let mut tape = Tape::no_grad(store);
         let xv = tape.constant(x);
         let lp = model.class_log_probs(&mut tape, xv);
@@ -55,12 +58,24 @@ pub fn predict(model: &dyn Model, store: &ParamStore, ds: &Dataset) -> Vec<u32> 
 /// Scores `model` on the labelled examples of `ds`.
 pub fn evaluate(model: &dyn Model, store: &ParamStore, ds: &Dataset) -> Result<EvalMetrics> {
     let pred = predict(model, store, ds);
-    let truth = ds.labels.clone().unwrap_or_else(|| vec![UNKNOWN_LABEL; ds.n]);
-    let (p, t): (Vec<u32>, Vec<u32>) = pred.iter().zip(&truth).filter(|(_, &t)| t != UNKNOWN_LABEL).map(|(&p, &t)| (p, t)).unzip();
+    let truth = ds
+        .labels
+        .clone()
+        .unwrap_or_else(|| vec![UNKNOWN_LABEL; ds.n]);
+    let (p, t): (Vec<u32>, Vec<u32>) = pred
+        .iter()
+        .zip(&truth)
+        .filter(|(_, &t)| t != UNKNOWN_LABEL)
+        .map(|(&p, &t)| (p, t))
+        .unzip();
     let k = model.num_classes();
     let cm = metrics::ConfusionMatrix::new(&p, &t, ds.num_classes, k)?;
     Ok(EvalMetrics {
-        accuracy: if p.is_empty() { 0.0 } else { metrics::accuracy(&p, &t)? },
+        accuracy: if p.is_empty() {
+            0.0
+        } else {
+            metrics::accuracy(&p, &t)?
+        },
         cluster_accuracy: metrics::cluster_accuracy(&p, &t)?.accuracy,
         purity: metrics::purity(&p, &t)?,
         nmi: metrics::nmi(&p, &t)?,

@@ -21,7 +21,10 @@ pub struct RunDir {
 
 /// `YYYYmmdd-HHMMSS` in UTC, for default run names.
 pub fn timestamp() -> String {
-    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let (days, rem) = (secs / 86_400, secs % 86_400);
     // Civil-from-days (Howard Hinnant's algorithm).
     let z = days as i64 + 719_468;
@@ -33,7 +36,12 @@ pub fn timestamp() -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-    format!("{y:04}{m:02}{d:02}-{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// What produced a run: versions, inputs, seed and machine.
@@ -78,7 +86,9 @@ fn git_commit() -> Option<String> {
         .args(["-C", env!("CARGO_MANIFEST_DIR"), "rev-parse", "HEAD"])
         .output()
         .ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// The SIMD features of this CPU that matter to the kernels.
@@ -106,15 +116,22 @@ impl RunDir {
     /// Creates (or reuses) the directory and its `figures/`.
     pub fn create(path: &Path) -> Result<Self> {
         fs::create_dir_all(path.join("figures")).map_err(|e| Error::io(path, e))?;
-        Ok(RunDir { path: path.to_path_buf() })
+        Ok(RunDir {
+            path: path.to_path_buf(),
+        })
     }
 
     /// Opens an existing run directory (for `--resume` and `eval`).
     pub fn open(path: &Path) -> Result<Self> {
         if !path.join("config.json").is_file() {
-            return Err(Error::bad_input(path, "not a run directory (no config.json)"));
+            return Err(Error::bad_input(
+                path,
+                "not a run directory (no config.json)",
+            ));
         }
-        Ok(RunDir { path: path.to_path_buf() })
+        Ok(RunDir {
+            path: path.to_path_buf(),
+        })
     }
 
     /// Path of a file in the run directory.
@@ -133,7 +150,11 @@ impl RunDir {
     pub fn append_metrics<T: Serialize>(&self, value: &T) -> Result<()> {
         let path = self.file("metrics.jsonl");
         let line = serde_json::to_string(value).map_err(|e| Error::Other(e.to_string()))?;
-        let mut f = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| Error::io(&path, e))?;
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
         writeln!(f, "{line}").map_err(|e| Error::io(&path, e))
     }
 
@@ -141,8 +162,14 @@ impl RunDir {
     /// resuming from a checkpoint older than the log).
     pub fn truncate_metrics(&self, epochs: usize) -> Result<()> {
         let path = self.file("metrics.jsonl");
-        let Ok(text) = fs::read_to_string(&path) else { return Ok(()) };
-        let kept: String = text.lines().take(epochs).map(|l| format!("{l}\n")).collect();
+        let Ok(text) = fs::read_to_string(&path) else {
+            return Ok(());
+        };
+        let kept: String = text
+            .lines()
+            .take(epochs)
+            .map(|l| format!("{l}\n"))
+            .collect();
         write_atomic(&path, kept.as_bytes())
     }
 }

@@ -88,12 +88,21 @@ fn build(config: &TrainConfig) -> Result<(Splits, Vec<usize>, Vec<usize>, ParamS
         splits.train = splits.train.subset(&keep);
     }
     let train = &splits.train;
-    let labels = train
-        .labels
-        .as_ref()
-        .ok_or_else(|| Error::Usage(format!("dataset {} has no labels to draw from", config.dataset)))?;
-    let regime = match (config.labels_per_class, config.label_fraction, &config.labelled_classes) {
-        (_, Some(f), Some(c)) => LabelRegime::FractionOfClasses { fraction: f, classes: data::parse_class_set(c)? },
+    let labels = train.labels.as_ref().ok_or_else(|| {
+        Error::Usage(format!(
+            "dataset {} has no labels to draw from",
+            config.dataset
+        ))
+    })?;
+    let regime = match (
+        config.labels_per_class,
+        config.label_fraction,
+        &config.labelled_classes,
+    ) {
+        (_, Some(f), Some(c)) => LabelRegime::FractionOfClasses {
+            fraction: f,
+            classes: data::parse_class_set(c)?,
+        },
         (_, Some(f), None) => LabelRegime::Fraction(f),
         (Some(n), None, _) => LabelRegime::PerClass(n),
         (None, None, _) => LabelRegime::Unsupervised,
@@ -158,8 +167,8 @@ impl Trainer {
         let run = RunDir::open(dir)?;
         let config_path = run.file("config.json");
         let text = std::fs::read_to_string(&config_path).map_err(|e| Error::io(&config_path, e))?;
-        let config: TrainConfig =
-            serde_json::from_str(&text).map_err(|e| Error::bad_input(&config_path, format!("invalid config: {e}")))?;
+        let config: TrainConfig = serde_json::from_str(&text)
+            .map_err(|e| Error::bad_input(&config_path, format!("invalid config: {e}")))?;
         let (splits, labelled, unlabelled, mut store, model) = build(&config)?;
         let path = run.file("checkpoint.safetensors");
         let ck = checkpoint::load(&path)?;
@@ -184,7 +193,9 @@ impl Trainer {
             .filter(|(k, _)| k.starts_with("loss_sum."))
             .map(|(k, v)| (k.clone(), f64::from_bits(*v as u64)))
             .collect::<std::collections::BTreeMap<_, _>>();
-        let loss_sums = (0..loss_sums.len()).map(|i| loss_sums[&format!("loss_sum.{i:02}")]).collect();
+        let loss_sums = (0..loss_sums.len())
+            .map(|i| loss_sums[&format!("loss_sum.{i:02}")])
+            .collect();
         run.truncate_metrics(epoch)?;
         Ok(Trainer {
             config,
@@ -243,7 +254,10 @@ impl Trainer {
         } else {
             self.labelled.len().div_ceil(c.batch_labelled.max(1))
         };
-        c.steps_per_epoch.map(|s| s.min(full)).unwrap_or(full).max(1)
+        c.steps_per_epoch
+            .map(|s| s.min(full))
+            .unwrap_or(full)
+            .max(1)
     }
 
     fn save_checkpoint(&self, elapsed: f64) -> Result<()> {
@@ -269,7 +283,13 @@ impl Trainer {
             "config".to_string(),
             serde_json::to_string(&self.config).map_err(|e| Error::Other(e.to_string()))?,
         );
-        let ck = CheckpointRef { store: &self.store, optimizer: Some(&self.opt), rngs: &rngs, counters: &counters, metadata: &meta };
+        let ck = CheckpointRef {
+            store: &self.store,
+            optimizer: Some(&self.opt),
+            rngs: &rngs,
+            counters: &counters,
+            metadata: &meta,
+        };
         checkpoint::save(&self.run.file("checkpoint.safetensors"), &ck)
     }
 
@@ -278,7 +298,11 @@ impl Trainer {
         let c = &self.config;
         let bin = c.binarize == "dynamic";
         let train = &self.splits.train;
-        let lab_pos = sample_without_replacement(self.labelled.len(), c.batch_labelled, &mut self.streams.labelled);
+        let lab_pos = sample_without_replacement(
+            self.labelled.len(),
+            c.batch_labelled,
+            &mut self.streams.labelled,
+        );
         let lab_idx: Vec<usize> = lab_pos.iter().map(|&p| self.labelled[p]).collect();
         let labels_all = train.labels.as_ref().expect("labelled data has labels");
         let batch = Batch {
@@ -287,7 +311,9 @@ impl Trainer {
             unlabelled: gather(train, unl, bin.then_some(&mut self.streams.binarize)),
         };
         let mut tape = Tape::new(&self.store);
-        let loss = self.model.loss(&mut tape, &batch, &mut self.streams.sampling);
+        let loss = self
+            .model
+            .loss(&mut tape, &batch, &mut self.streams.sampling);
         let mut parts = vec![tape.value(loss.total).item()];
         parts.extend(loss.terms.iter().map(|(_, v)| tape.value(*v).item()));
         if !parts[0].is_finite() {
@@ -324,7 +350,8 @@ impl Trainer {
     pub fn run(&mut self) -> Result<Outcome> {
         let steps = self.steps_per_epoch();
         let epochs = self.config.epochs;
-        let examples_per_step = self.config.batch_unlabelled + self.config.batch_labelled.min(self.labelled.len());
+        let examples_per_step =
+            self.config.batch_unlabelled + self.config.batch_labelled.min(self.labelled.len());
         let started = Instant::now();
         let elapsed = |s: &Self| s.elapsed_before + started.elapsed().as_secs_f64();
         let bar = ProgressBar::new((epochs * steps) as u64);
@@ -352,7 +379,10 @@ impl Trainer {
                 }
                 let bu = self.config.batch_unlabelled;
                 let s = self.step_in_epoch;
-                let unl: Vec<usize> = order[s * bu..((s + 1) * bu).min(order.len())].iter().map(|&p| self.unlabelled[p]).collect();
+                let unl: Vec<usize> = order[s * bu..((s + 1) * bu).min(order.len())]
+                    .iter()
+                    .map(|&p| self.unlabelled[p])
+                    .collect();
                 let parts = self.step(&unl)?;
                 if self.loss_sums.len() != parts.len() {
                     self.loss_sums = vec![0.0; parts.len()];
@@ -363,7 +393,8 @@ impl Trainer {
                 self.step_in_epoch += 1;
                 steps_done_now += 1;
                 bar.set_prefix(format!("epoch {}/{}", self.epoch + 1, epochs));
-                let rate = (steps_done_now * examples_per_step) as f64 / epoch_start.elapsed().as_secs_f64().max(1e-9);
+                let rate = (steps_done_now * examples_per_step) as f64
+                    / epoch_start.elapsed().as_secs_f64().max(1e-9);
                 bar.set_message(format!("loss {:.2} {:.0} ex/s", parts[0], rate));
                 bar.inc(1);
             }
@@ -433,6 +464,9 @@ impl Trainer {
 
 /// The default run directory for a configuration: `runs/<preset-or-model>-<timestamp>`.
 pub fn default_out(config: &TrainConfig) -> PathBuf {
-    let name = config.preset.clone().unwrap_or_else(|| config.model.clone());
+    let name = config
+        .preset
+        .clone()
+        .unwrap_or_else(|| config.model.clone());
     PathBuf::from("runs").join(format!("{name}-{}", super::run_dir::timestamp()))
 }
