@@ -13,6 +13,8 @@
 pub mod conv;
 pub mod elementwise;
 pub mod gemm;
+pub mod peak;
 pub mod reduce;
 
 pub use gemm::{sgemm, sgemm_naive, sgemm_strided, Transpose};
+pub use peak::measure_fma_gflops;

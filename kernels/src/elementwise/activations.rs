@@ -6,19 +6,36 @@ use super::math;
 /// `y = max(x, 0)` (NaN propagates, as in PyTorch).
 pub fn relu_forward(x: &[f32], y: &mut [f32]) {
     same_len("relu_forward", &[x.len(), y.len()]);
-    map(x, y, |x| if x < 0.0 { 0.0 } else { x });
+    map(
+        x,
+        y,
+        #[inline(always)]
+        |x| if x < 0.0 { 0.0 } else { x },
+    );
 }
 
 /// `dx += dy·[x > 0]` (derivative 0 at x = 0, as in PyTorch).
 pub fn relu_backward(x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
     same_len("relu_backward", &[x.len(), y.len(), dy.len(), dx.len()]);
-    grad(x, y, dy, dx, |x, _| if x > 0.0 { 1.0 } else { 0.0 });
+    grad(
+        x,
+        y,
+        dy,
+        dx,
+        #[inline(always)]
+        |x, _| if x > 0.0 { 1.0 } else { 0.0 },
+    );
 }
 
 /// `y = x` for x ≥ 0, `slope·x` below.
 pub fn leaky_relu_forward(x: &[f32], slope: f32, y: &mut [f32]) {
     same_len("leaky_relu_forward", &[x.len(), y.len()]);
-    map(x, y, |x| if x < 0.0 { slope * x } else { x });
+    map(
+        x,
+        y,
+        #[inline(always)]
+        |x| if x < 0.0 { slope * x } else { x },
+    );
 }
 
 /// `dx += dy·(x > 0 ? 1 : slope)`.
@@ -27,76 +44,131 @@ pub fn leaky_relu_backward(x: &[f32], slope: f32, y: &[f32], dy: &[f32], dx: &mu
         "leaky_relu_backward",
         &[x.len(), y.len(), dy.len(), dx.len()],
     );
-    grad(x, y, dy, dx, |x, _| if x > 0.0 { 1.0 } else { slope });
+    grad(
+        x,
+        y,
+        dy,
+        dx,
+        #[inline(always)]
+        |x, _| if x > 0.0 { 1.0 } else { slope },
+    );
 }
 
 /// `y = x` for x > 0, `alpha·(e^x − 1)` otherwise (e^x − 1 via [`math::exp_m1`]).
 pub fn elu_forward(x: &[f32], alpha: f32, y: &mut [f32]) {
     same_len("elu_forward", &[x.len(), y.len()]);
-    map(x, y, |x| if x > 0.0 { x } else { alpha * math::exp_m1(x) });
+    map(
+        x,
+        y,
+        #[inline(always)]
+        |x| if x > 0.0 { x } else { alpha * math::exp_m1(x) },
+    );
 }
 
 /// `dx += dy·(x > 0 ? 1 : alpha·e^x)`, from x (`y + alpha` would cancel for x ≪ 0).
 pub fn elu_backward(x: &[f32], alpha: f32, y: &[f32], dy: &[f32], dx: &mut [f32]) {
     same_len("elu_backward", &[x.len(), y.len(), dy.len(), dx.len()]);
-    grad(x, y, dy, dx, |x, _| {
-        let e = alpha * math::exp(x);
-        if x > 0.0 {
-            1.0
-        } else {
-            e
-        }
-    });
+    grad(
+        x,
+        y,
+        dy,
+        dx,
+        #[inline(always)]
+        |x, _| {
+            let e = alpha * math::exp(x);
+            if x > 0.0 {
+                1.0
+            } else {
+                e
+            }
+        },
+    );
 }
 
 /// `y = 1/(1 + e^−x)`, stable for any x (see [`math::sigmoid`]).
 pub fn sigmoid_forward(x: &[f32], y: &mut [f32]) {
     same_len("sigmoid_forward", &[x.len(), y.len()]);
-    map(x, y, math::sigmoid);
+    map(
+        x,
+        y,
+        #[inline(always)]
+        |v| math::sigmoid(v),
+    );
 }
 
 /// `dx += dy·σ(x)(1 − σ(x))`, computed from x as `e/(1 + e)²` with `e = e^−|x|`: the
 /// usual `y·(1 − y)` loses all relative accuracy in the tails (1 − y cancels).
 pub fn sigmoid_backward(x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
     same_len("sigmoid_backward", &[x.len(), y.len(), dy.len(), dx.len()]);
-    grad(x, y, dy, dx, |x, _| {
-        let e = math::exp(-x.abs());
-        let d = 1.0 + e;
-        e / (d * d)
-    });
+    grad(
+        x,
+        y,
+        dy,
+        dx,
+        #[inline(always)]
+        |x, _| {
+            let e = math::exp(-x.abs());
+            let d = 1.0 + e;
+            e / (d * d)
+        },
+    );
 }
 
 /// `y = tanh x` (see [`math::tanh`]).
 pub fn tanh_forward(x: &[f32], y: &mut [f32]) {
     same_len("tanh_forward", &[x.len(), y.len()]);
-    map(x, y, math::tanh);
+    map(
+        x,
+        y,
+        #[inline(always)]
+        |v| math::tanh(v),
+    );
 }
 
 /// `dx += dy·(1 − tanh² x)`: `1 − y²` from the output for |x| < 0.625, and
 /// `4e/(1 + e)²` with `e = e^−2|x|` above, where `1 − y²` would cancel.
 pub fn tanh_backward(x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
     same_len("tanh_backward", &[x.len(), y.len(), dy.len(), dx.len()]);
-    grad(x, y, dy, dx, |x, y| {
-        let a = x.abs();
-        let e = math::exp(-(a + a));
-        let d = 1.0 + e;
-        let tail = 4.0 * e / (d * d);
-        if a < 0.625 {
-            1.0 - y * y
-        } else {
-            tail
-        }
-    });
+    grad(
+        x,
+        y,
+        dy,
+        dx,
+        #[inline(always)]
+        |x, y| {
+            let a = x.abs();
+            let e = math::exp(-(a + a));
+            let d = 1.0 + e;
+            let tail = 4.0 * e / (d * d);
+            if a < 0.625 {
+                1.0 - y * y
+            } else {
+                tail
+            }
+        },
+    );
 }
 
 /// `y = ln(1 + e^x) = max(x, 0) + ln(1 + e^−|x|)`: never overflows.
 pub fn softplus_forward(x: &[f32], y: &mut [f32]) {
     same_len("softplus_forward", &[x.len(), y.len()]);
-    map(x, y, math::softplus);
+    map(
+        x,
+        y,
+        #[inline(always)]
+        |v| math::softplus(v),
+    );
 }
 
 /// `dx += dy·σ(x)`, with σ computed from x (accurate in both tails, unlike 1 − e^−y).
 pub fn softplus_backward(x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
     same_len("softplus_backward", &[x.len(), y.len(), dy.len(), dx.len()]);
-    grad(x, y, dy, dx, |x, _| math::sigmoid(x));
+    grad(
+        x,
+        y,
+        dy,
+        dx,
+        #[inline(always)]
+        |x, _| math::sigmoid(x),
+    );
 }

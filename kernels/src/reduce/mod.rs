@@ -83,7 +83,12 @@ fn sum_map2_avx2<F: Fn(f32, f32) -> f32>(a: &[f32], b: &[f32], f: &F) -> f32 {
 
 /// Σ x (fixed order; 0 for an empty slice).
 pub fn sum(x: &[f32]) -> f32 {
-    sum_map2(x, x, |v, _| v)
+    sum_map2(
+        x,
+        x,
+        #[inline(always)]
+        |v, _| v,
+    )
 }
 
 /// Σ x / len (NaN for an empty slice).
@@ -97,12 +102,22 @@ pub fn mean(x: &[f32]) -> f32 {
 /// If the lengths differ.
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len(), "dot: slice lengths differ");
-    sum_map2(a, b, |x, y| x * y)
+    sum_map2(
+        a,
+        b,
+        #[inline(always)]
+        |x, y| x * y,
+    )
 }
 
 /// Σ x² (fixed order).
 pub fn sum_sq(x: &[f32]) -> f32 {
-    sum_map2(x, x, |v, _| v * v)
+    sum_map2(
+        x,
+        x,
+        #[inline(always)]
+        |v, _| v * v,
+    )
 }
 
 /// max(a, b) that propagates NaN (the first NaN seen wins).

@@ -62,7 +62,12 @@ fn logsumexp(r: &[f32]) -> f32 {
         // −∞: every entry is −∞ (log 0); +∞ or NaN propagate.
         return m;
     }
-    m + math::ln(sum_map2(r, r, |v, _| math::exp(v - m)))
+    m + math::ln(sum_map2(
+        r,
+        r,
+        #[inline(always)]
+        |v, _| math::exp(v - m),
+    ))
 }
 
 /// `out[i] = log Σ_j exp(x[i, j])`, computed as `m + log Σ exp(x − m)` with m the row max.
@@ -76,7 +81,12 @@ pub fn row_softmax(x: &[f32], cols: usize, y: &mut [f32]) {
     check("row_softmax", x.len(), cols, y.len(), cols);
     rows_map(x, cols, y, cols, |r, o| {
         let m = max(r);
-        crate::elementwise::dispatch::map(r, o, |v| math::exp(v - m));
+        crate::elementwise::dispatch::map(
+            r,
+            o,
+            #[inline(always)]
+            |v| math::exp(v - m),
+        );
         let s = sum(o);
         o.iter_mut().for_each(|v| *v /= s);
     });
