@@ -102,12 +102,11 @@ fn recovers_diagonal_mixture() {
         assert!((fit.model.means[2 * j] - MU[t][0]).abs() < 0.1);
         assert!((fit.model.means[2 * j + 1] - MU[t][1]).abs() < 0.1);
         let var = [chol[t][0].powi(2), chol[t][2].powi(2)];
-        for q in 0..2 {
+        for (q, &v) in var.iter().enumerate() {
             let got = fit.model.covariances[2 * j + q];
             assert!(
-                (got - var[q]).abs() < 0.1 * var[q] + 0.02,
-                "var {t}[{q}]: {got} vs {}",
-                var[q]
+                (got - v).abs() < 0.1 * v + 0.02,
+                "var {t}[{q}]: {got} vs {v}"
             );
         }
     }
