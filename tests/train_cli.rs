@@ -1,0 +1,144 @@
+//! The train/eval commands end to end on a tiny configuration: a run
+//! interrupted (as Ctrl-C does) and resumed ends bit-identical to an
+//! uninterrupted one; `eval` recomputes the summary's test accuracy; bad
+//! input and corrupted checkpoints exit with status 2 naming the file.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::Ordering;
+
+use sparselabel::train::checkpoint;
+use sparselabel::train::{Outcome, TrainConfig, Trainer};
+
+fn tiny() -> TrainConfig {
+    TrainConfig {
+        train_limit: Some(600),
+        labels_per_class: Some(3),
+        epochs: 3,
+        batch_labelled: 10,
+        batch_unlabelled: 20,
+        steps_per_epoch: Some(6),
+        hidden: vec![32],
+        z_dim: 4,
+        ..TrainConfig::default()
+    }
+}
+
+fn dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("sparselabel-cli-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn params(path: &Path) -> Vec<(String, Vec<u32>)> {
+    let ck = checkpoint::load(path).unwrap();
+    ck.params.iter().map(|(k, v)| (k.clone(), v.data().iter().map(|x| x.to_bits()).collect())).collect()
+}
+
+#[test]
+fn interrupted_and_resumed_equals_uninterrupted() {
+    let straight = dir("straight");
+    let mut t = Trainer::new(tiny(), &straight).unwrap();
+    t.set_quiet(true);
+    assert!(matches!(t.run().unwrap(), Outcome::Finished(_)));
+
+    let broken = dir("broken");
+    let mut t = Trainer::new(tiny(), &broken).unwrap();
+    t.set_quiet(true);
+    // Ctrl-C arrives mid-run: the flag is set before the run starts, so the
+    // first step saves a checkpoint and stops; then twice more after resuming.
+    t.interrupt_flag().store(true, Ordering::SeqCst);
+    assert!(matches!(t.run().unwrap(), Outcome::Interrupted));
+    drop(t);
+    for _ in 0..2 {
+        let mut r = Trainer::resume(&broken).unwrap();
+        r.set_quiet(true);
+        // Let a few steps run, then interrupt from another thread.
+        let flag = r.interrupt_flag();
+        let h = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(30));
+            flag.store(true, Ordering::SeqCst);
+        });
+        let _ = r.run().unwrap();
+        h.join().unwrap();
+    }
+    let mut r = Trainer::resume(&broken).unwrap();
+    r.set_quiet(true);
+    assert!(matches!(r.run().unwrap(), Outcome::Finished(_)));
+
+    assert_eq!(
+        params(&straight.join("checkpoint.safetensors")),
+        params(&broken.join("checkpoint.safetensors"))
+    );
+    let summary = |d: &Path| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(d.join("summary.json")).unwrap()).unwrap()
+    };
+    assert_eq!(summary(&straight)["test_accuracy"], summary(&broken)["test_accuracy"]);
+    let metrics = |d: &Path| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(d.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let (a, b) = (metrics(&straight), metrics(&broken));
+    assert_eq!(a.len(), 3);
+    assert_eq!(b.len(), 3);
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x["losses"], y["losses"]);
+        assert_eq!(x["validation_accuracy"], y["validation_accuracy"]);
+    }
+    let _ = std::fs::remove_dir_all(&straight);
+    let _ = std::fs::remove_dir_all(&broken);
+}
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sparselabel"))
+}
+
+#[test]
+fn cli_train_then_eval_and_refuse_a_corrupted_checkpoint() {
+    let out = dir("eval");
+    let st = bin()
+        .args(["train", "--train-limit", "600", "--labels", "3", "--epochs", "1", "--steps-per-epoch", "3"])
+        .args(["--batch", "20", "--batch-labelled", "10", "--threads", "1", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    let stdout = String::from_utf8_lossy(&st.stdout);
+    assert!(stdout.contains("test accuracy"), "{stdout}");
+    for f in ["config.json", "manifest.json", "metrics.jsonl", "summary.json", "checkpoint.safetensors"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let ev = bin().args(["eval", "--run"]).arg(&out).output().unwrap();
+    assert!(ev.status.success(), "{}", String::from_utf8_lossy(&ev.stderr));
+    let printed = String::from_utf8_lossy(&ev.stdout);
+    let acc = format!("{:.4}", summary["test_accuracy"].as_f64().unwrap());
+    assert!(printed.contains(&format!("test accuracy {acc}")), "{printed} vs {acc}");
+
+    // A truncated checkpoint is refused with exit status 2, naming the file.
+    let ck = out.join("checkpoint.safetensors");
+    let bytes = std::fs::read(&ck).unwrap();
+    std::fs::write(&ck, &bytes[..bytes.len() / 3]).unwrap();
+    let ev = bin().args(["eval", "--run"]).arg(&out).output().unwrap();
+    assert_eq!(ev.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&ev.stderr);
+    assert!(err.contains("checkpoint.safetensors"), "{err}");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn cli_bad_usage_exits_2() {
+    let missing = bin().args(["train", "--dataset", "npy:/nonexistent/x.npy"]).output().unwrap();
+    assert_eq!(missing.status.code(), Some(2), "{}", String::from_utf8_lossy(&missing.stderr));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/x.npy"));
+    let preset = bin().args(["train", "--preset", "nope"]).output().unwrap();
+    assert_eq!(preset.status.code(), Some(2));
+    let threads = bin().args(["train", "--threads", "0"]).output().unwrap();
+    assert_eq!(threads.status.code(), Some(2));
+    let resume = bin().args(["train", "--resume", "/nonexistent/run"]).output().unwrap();
+    assert_eq!(resume.status.code(), Some(2));
+}
