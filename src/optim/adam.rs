@@ -141,3 +141,71 @@ impl Optimizer for Adam {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two Adam steps on one parameter, against the formulas evaluated by
+    /// hand in f64.
+    #[test]
+    fn matches_the_bias_corrected_update() {
+        let mut store = ParamStore::new();
+        let id = store.add("w", Tensor::new(&[2], vec![1.0, -2.0]));
+        let cfg = AdamConfig { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.1 };
+        let mut opt = Adam::new(&store, cfg);
+        let grads = [[0.5f64, -1.0], [0.25, 2.0]];
+        let (mut w, mut m, mut v) = ([1.0f64, -2.0], [0.0f64; 2], [0.0f64; 2]);
+        for (t, g) in grads.iter().enumerate() {
+            store.get_mut(id).grad = Tensor::new(&[2], g.iter().map(|&x| x as f32).collect());
+            opt.step(&mut store, 0.01);
+            for i in 0..2 {
+                let gi = g[i] + 0.1 * w[i];
+                m[i] = 0.9 * m[i] + 0.1 * gi;
+                v[i] = 0.999 * v[i] + 0.001 * gi * gi;
+                let mh = m[i] / (1.0 - 0.9f64.powi(t as i32 + 1));
+                let vh = v[i] / (1.0 - 0.999f64.powi(t as i32 + 1));
+                w[i] -= 0.01 * mh / (vh.sqrt() + 1e-8);
+            }
+            for i in 0..2 {
+                let got = store.value(id).data()[i] as f64;
+                assert!((got - w[i]).abs() < 1e-6, "step {t} element {i}: {got} vs {}", w[i]);
+            }
+        }
+        assert_eq!(opt.steps(), 2);
+    }
+
+    #[test]
+    fn state_round_trips() {
+        let mut store = ParamStore::new();
+        let id = store.add("w", Tensor::new(&[3], vec![1.0, 2.0, 3.0]));
+        let mut opt = Adam::new(&store, AdamConfig::default());
+        store.get_mut(id).grad = Tensor::new(&[3], vec![0.1, 0.2, 0.3]);
+        opt.step(&mut store, 0.1);
+        let state = opt.state(&store);
+        let mut other = Adam::new(&store, AdamConfig::default());
+        other.load_state(&store, &state, opt.steps()).unwrap();
+        let mut s2 = store.clone();
+        opt.step(&mut store, 0.1);
+        other.step(&mut s2, 0.1);
+        assert_eq!(store.value(id), s2.value(id));
+        assert!(other.load_state(&store, &state[..1], 1).is_err(), "missing v is refused");
+    }
+
+    /// Large tensors take the parallel path: same result with 1 and 2 threads.
+    #[test]
+    fn parallel_update_is_thread_count_independent() {
+        let run = || {
+            let mut store = ParamStore::new();
+            let n = 5 * CHUNK + 17;
+            let id = store.add("w", Tensor::new(&[n], (0..n).map(|i| (i % 13) as f32 * 0.1).collect()));
+            store.get_mut(id).grad = Tensor::new(&[n], (0..n).map(|i| ((i % 7) as f32 - 3.0) * 0.01).collect());
+            let mut opt = Adam::new(&store, AdamConfig::default());
+            opt.step(&mut store, 1e-3);
+            store.value(id).clone()
+        };
+        let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(run);
+        let two = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap().install(run);
+        assert_eq!(one, two);
+    }
+}

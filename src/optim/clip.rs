@@ -45,3 +45,27 @@ pub fn clip_grad_value(store: &mut ParamStore, v: f32) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tensor::Tensor;
+
+    #[test]
+    fn norm_and_value_clipping() {
+        let mut store = ParamStore::new();
+        let a = store.add("a", Tensor::zeros(&[2]));
+        let b = store.add("b", Tensor::zeros(&[1]));
+        store.get_mut(a).grad = Tensor::new(&[2], vec![3.0, 0.0]);
+        store.get_mut(b).grad = Tensor::new(&[1], vec![4.0]);
+        assert!((grad_norm(&store) - 5.0).abs() < 1e-6);
+        let before = clip_grad_norm(&mut store, 1.0);
+        assert!((before - 5.0).abs() < 1e-6);
+        assert!((grad_norm(&store) - 1.0).abs() < 1e-5);
+        clip_grad_norm(&mut store, 10.0); // under the limit: unchanged
+        assert!((grad_norm(&store) - 1.0).abs() < 1e-5);
+        store.get_mut(b).grad = Tensor::new(&[1], vec![-7.0]);
+        clip_grad_value(&mut store, 0.5);
+        assert_eq!(store.get(b).grad.data(), &[-0.5]);
+    }
+}

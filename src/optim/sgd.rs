@@ -41,8 +41,8 @@ impl Optimizer for Sgd {
             if !p.trainable {
                 continue;
             }
-            let g = p.grad.data().to_vec();
-            for ((w, g), b) in p.value.data_mut().iter_mut().zip(g).zip(b.iter_mut()) {
+            let (value, grad) = (&mut p.value, &p.grad);
+            for ((w, &g), b) in value.data_mut().iter_mut().zip(grad.data()).zip(b.iter_mut()) {
                 *b = self.momentum * *b + g;
                 *w -= lr * *b;
             }
@@ -81,5 +81,23 @@ impl Optimizer for Sgd {
         }
         self.t = steps;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn momentum_accumulates_like_pytorch() {
+        let mut store = ParamStore::new();
+        let id = store.add("w", Tensor::new(&[1], vec![1.0]));
+        let mut opt = Sgd::new(&store, 0.9);
+        for _ in 0..2 {
+            store.get_mut(id).grad = Tensor::new(&[1], vec![1.0]);
+            opt.step(&mut store, 0.1);
+        }
+        // b1 = 1, w = 0.9; b2 = 0.9 + 1 = 1.9, w = 0.9 − 0.19 = 0.71.
+        assert!((store.value(id).data()[0] - 0.71).abs() < 1e-6);
     }
 }
