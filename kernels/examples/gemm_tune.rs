@@ -9,6 +9,7 @@ struct P(*mut f32);
 unsafe impl Send for P {}
 unsafe impl Sync for P {}
 
+#[allow(clippy::too_many_arguments)]
 /// Row-major product split into `parts` row blocks (rows=true) or column blocks.
 fn split(
     m: usize,
@@ -23,7 +24,8 @@ fn split(
     let cp = P(c.as_mut_ptr());
     let len = if rows { m } else { n };
     (0..len.div_ceil(chunk)).into_par_iter().for_each(|t| {
-        let cp = cp;
+        #[allow(clippy::redundant_locals)]
+        let cp = cp; // capture the Send wrapper, not its field
         let s = t * chunk;
         let l = chunk.min(len - s);
         unsafe {

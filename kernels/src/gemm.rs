@@ -251,6 +251,9 @@ pub fn sgemm_strided(
         Split::Rows(chunk) => (0..m.div_ceil(chunk)).into_par_iter().for_each(|t| {
             let i0 = t * chunk;
             let rows = chunk.min(m - i0);
+            // Rebinding makes the closure capture the whole `SendPtr` (Send), not its
+            // raw-pointer field (edition-2021 disjoint capture).
+            #[allow(clippy::redundant_locals)]
             let c_ptr = c_ptr;
             // SAFETY: rows i0..i0+rows of A and C are in bounds (checked above); the
             // row blocks of C are disjoint element sets (`disjoint` above), so no two
@@ -278,6 +281,9 @@ pub fn sgemm_strided(
         Split::Cols(chunk) => (0..n.div_ceil(chunk)).into_par_iter().for_each(|t| {
             let j0 = t * chunk;
             let cols = chunk.min(n - j0);
+            // Rebinding makes the closure capture the whole `SendPtr` (Send), not its
+            // raw-pointer field (edition-2021 disjoint capture).
+            #[allow(clippy::redundant_locals)]
             let c_ptr = c_ptr;
             // SAFETY: as for rows: columns j0..j0+cols of B and C are in bounds and the
             // column blocks of C are disjoint element sets.

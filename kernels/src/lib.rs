@@ -10,6 +10,8 @@
 //! their work at boundaries that depend only on the shapes, and combine partial results
 //! in a fixed order, so results are bit-identical whatever the number of threads.
 
+#![warn(missing_docs)]
+
 pub mod conv;
 pub mod elementwise;
 pub mod gemm;

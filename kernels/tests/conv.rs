@@ -31,7 +31,8 @@ fn close(name: &str, got: &[f32], want: &[f32], mag: &[f32], terms: usize) -> Re
     for i in 0..want.len() {
         let tol = 4.0 * (terms as f64 + 2.0) * eps * mag[i] as f64 + 1e-30;
         let d = (got[i] as f64 - want[i] as f64).abs();
-        if !(d <= tol) {
+        // (a NaN difference fails too)
+        if d > tol || d.is_nan() {
             return Err(format!(
                 "{name}[{i}]: got {} want {} (diff {d:e} > {tol:e})",
                 got[i], want[i]

@@ -10,6 +10,9 @@
 //! inputs; the others a few ulp. Special values follow IEEE/libm: NaN propagates,
 //! exp(−∞) = 0, exp(+∞) = +∞, log(0) = −∞, log(x < 0) = NaN.
 
+// Coefficients are kept as published (Cephes), even where f32 rounds away digits.
+#![allow(clippy::excessive_precision)]
+
 /// Rounds to the nearest integer (ties to even) for |x| < 2^22, vectorisable without
 /// SSE4.1's `roundps`.
 #[inline(always)]

@@ -123,12 +123,10 @@ pub fn sum_sq(x: &[f32]) -> f32 {
 /// max(a, b) that propagates NaN (the first NaN seen wins).
 #[inline(always)]
 pub(crate) fn nan_max(a: f32, b: f32) -> f32 {
-    if a.is_nan() || !(b <= a) {
-        if a.is_nan() {
-            a
-        } else {
-            b
-        }
+    if a.is_nan() {
+        a
+    } else if b > a || b.is_nan() {
+        b
     } else {
         a
     }

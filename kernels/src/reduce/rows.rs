@@ -11,7 +11,7 @@ const PARALLEL_ELEMS: usize = 1 << 16;
 fn check(name: &str, x: usize, cols: usize, out: usize, per_row: usize) {
     assert!(cols > 0, "{name}: cols must be positive");
     assert!(
-        x % cols == 0,
+        x.is_multiple_of(cols),
         "{name}: length {x} is not a multiple of cols = {cols}"
     );
     assert_eq!(
@@ -163,7 +163,7 @@ pub fn row_log_softmax_backward(y: &[f32], dy: &[f32], cols: usize, dx: &mut [f3
 pub fn col_sum_accumulate(x: &[f32], cols: usize, out: &mut [f32]) {
     assert!(cols > 0, "col_sum_accumulate: cols must be positive");
     assert!(
-        x.len() % cols == 0,
+        x.len().is_multiple_of(cols),
         "col_sum_accumulate: length {} is not a multiple of cols = {cols}",
         x.len()
     );
