@@ -80,7 +80,7 @@ type Gemm = fn(
 );
 
 /// Output columns a group's GEMM aims for (matrixmultiply's NC block is 1024).
-const GROUP_COLUMNS: usize = 1024;
+const GROUP_COLUMNS: usize = 512;
 
 /// Images per group for a convolution with `p` output pixels per image: a function of
 /// the shape only.
@@ -88,6 +88,42 @@ fn group_len(s: &Conv2dShape) -> usize {
     GROUP_COLUMNS
         .div_ceil(s.out_h() * s.out_w())
         .clamp(1, s.batch.max(1))
+}
+
+/// Patch rows per channel block: matrixmultiply's KC (the depth it packs at once).
+const BLOCK_ROWS: usize = 256;
+
+/// Input-channel blocks `(c0, c1)` of about [`BLOCK_ROWS`] patch rows each (balanced).
+/// The im2col rows of channels c0..c1 are the im2col of the channel-sliced image, so a
+/// block is processed with a shape whose `in_channels` is `c1 − c0`. Working one block
+/// at a time keeps the patch matrix of a group (≤ 256 rows × ~512 columns) in L2.
+fn channel_blocks(s: &Conv2dShape) -> impl Iterator<Item = (usize, usize, Conv2dShape)> + '_ {
+    let per = channels_per_block(s);
+    (0..s.in_channels).step_by(per).map(move |c0| {
+        let c1 = (c0 + per).min(s.in_channels);
+        (
+            c0,
+            c1,
+            Conv2dShape {
+                in_channels: c1 - c0,
+                ..*s
+            },
+        )
+    })
+}
+
+/// Channels per block of [`channel_blocks`] (the last block may have fewer).
+fn channels_per_block(s: &Conv2dShape) -> usize {
+    let taps = s.kernel_h * s.kernel_w;
+    let blocks = (s.in_channels * taps)
+        .div_ceil(BLOCK_ROWS)
+        .clamp(1, s.in_channels);
+    s.in_channels.div_ceil(blocks)
+}
+
+/// Largest number of patch rows in a channel block.
+fn block_rows(s: &Conv2dShape) -> usize {
+    channels_per_block(s) * s.kernel_h * s.kernel_w
 }
 
 /// Runs `f(gemm, images, x_group, y_group)` for consecutive groups of `group` images
@@ -235,18 +271,33 @@ pub(crate) fn forward_into(
                 y_len,
                 |gemm, g, x, y| {
                     let gp = g * p;
-                    with_scratch(k * gp + cout * gp, |buf| {
-                        let (cols, yt) = buf.split_at_mut(k * gp);
-                        for (i, x_i) in x.chunks_exact(x_len).enumerate() {
-                            im2col_ld(s, x_i, &mut cols[i * p..], gp);
-                        }
-                        if g == 1 {
-                            // Y_n (Cout×P) = W (Cout×K) · cols (K×P) + beta·Y_n
-                            gemm(cout, p, k, 1.0, w, k, 1, cols, p, 1, beta, y, p, 1);
+                    let plane = s.in_h * s.in_w;
+                    let taps = s.kernel_h * s.kernel_w;
+                    with_scratch(block_rows(s) * gp + cout * gp, |buf| {
+                        let (cols, yt) = buf.split_at_mut(buf.len() - cout * gp);
+                        // One image writes straight into y; several go through Yt.
+                        let (out, ld, first_beta) = if g == 1 {
+                            (&mut *y, p, beta)
                         } else {
-                            // Yt (Cout×G·P) = W (Cout×K) · cols (K×G·P), then per image
+                            (&mut *yt, gp, 0.0)
+                        };
+                        for (bi, (c0, c1, sub)) in channel_blocks(s).enumerate() {
+                            let rows = sub.patch_len();
+                            for (i, x_i) in x.chunks_exact(x_len).enumerate() {
+                                im2col_ld(
+                                    &sub,
+                                    &x_i[c0 * plane..c1 * plane],
+                                    &mut cols[i * p..],
+                                    gp,
+                                );
+                            }
+                            // out (Cout×G·P) (+)= W[:, block] (Cout×rows) · cols (rows×G·P)
+                            let w_b = &w[c0 * taps..];
+                            let b = if bi == 0 { first_beta } else { 1.0 };
+                            gemm(cout, gp, rows, 1.0, w_b, k, 1, cols, gp, 1, b, out, ld, 1);
+                        }
+                        if g > 1 {
                             // Y_i[co, :] = Yt[co, i·P..(i+1)·P] + beta·Y_i[co, :]
-                            gemm(cout, gp, k, 1.0, w, k, 1, cols, gp, 1, 0.0, yt, gp, 1);
                             scatter_columns(yt, gp, p, y, y_len, beta);
                         }
                     });
@@ -311,6 +362,7 @@ pub(crate) fn backward_data_into(
     let (cin, cout) = (s.in_channels, s.out_channels);
     let (x_len, y_len) = (s.in_image_len(), s.out_image_len());
     let plane = s.in_h * s.in_w;
+    let taps = s.kernel_h * s.kernel_w;
     check_len(name, "dy", dy.len(), s.batch * y_len);
     check_len(name, "w", w.len(), cout * k);
     check_len(name, "dx", dx.len(), s.batch * x_len);
@@ -374,21 +426,33 @@ pub(crate) fn backward_data_into(
                 |gemm, g, dy, dx| {
                     let gp = g * p;
                     let gathered = if g == 1 { 0 } else { cout * gp };
-                    with_scratch(k * gp + gathered, |buf| {
-                        let (dcols, dyg) = buf.split_at_mut(k * gp);
+                    let block = block_rows(s) * gp;
+                    with_scratch(block + gathered, |buf| {
+                        let (dcols, dyg) = buf.split_at_mut(block);
                         let dyg: &[f32] = if g == 1 {
                             dy
                         } else {
                             gather_columns(dy, y_len, p, dyg, gp);
                             dyg
                         };
-                        // dcols (K×G·P) = Wᵀ (K×Cout) · dYg (Cout×G·P)
-                        gemm(k, gp, cout, 1.0, w, 1, k, dyg, gp, 1, 0.0, dcols, gp, 1);
-                        for (i, dx_i) in dx.chunks_exact_mut(x_len).enumerate() {
-                            if overwrite {
-                                dx_i.fill(0.0);
+                        if overwrite {
+                            dx.fill(0.0);
+                        }
+                        for (c0, c1, sub) in channel_blocks(s) {
+                            let rows = sub.patch_len();
+                            // dcols (rows×G·P) = W[:, block]ᵀ (rows×Cout) · dYg (Cout×G·P)
+                            let w_b = &w[c0 * taps..];
+                            gemm(
+                                rows, gp, cout, 1.0, w_b, 1, k, dyg, gp, 1, 0.0, dcols, gp, 1,
+                            );
+                            for (i, dx_i) in dx.chunks_exact_mut(x_len).enumerate() {
+                                col2im_ld(
+                                    &sub,
+                                    &dcols[i * p..],
+                                    gp,
+                                    &mut dx_i[c0 * plane..c1 * plane],
+                                );
                             }
-                            col2im_ld(s, &dcols[i * p..], gp, dx_i);
                         }
                     });
                     if let Some(b) = bias {
@@ -470,6 +534,8 @@ pub(crate) fn weight_grad(s: &Conv2dShape, x: &[f32], dy: &[f32], dw: &mut [f32]
     } else {
         group_len(s)
     };
+    let plane = s.in_h * s.in_w;
+    let taps = s.kernel_h * s.kernel_w;
     let chunk_grad = |(c, part): (usize, &mut [f32])| {
         let images = c * per_chunk..((c + 1) * per_chunk).min(s.batch);
         let x = &x[images.start * x_len..images.end * x_len];
@@ -487,19 +553,27 @@ pub(crate) fn weight_grad(s: &Conv2dShape, x: &[f32], dy: &[f32], dw: &mut [f32]
                 continue;
             }
             let gathered = if g == 1 { 0 } else { cout * gp };
-            with_scratch(gp * k + gathered, |buf| {
-                let (rows, dyt) = buf.split_at_mut(gp * k);
-                for (j, x_j) in xg.chunks_exact(x_len).enumerate() {
-                    im2row(s, x_j, &mut rows[j * p * k..(j + 1) * p * k]);
-                }
+            let block = block_rows(s) * gp;
+            with_scratch(block + gathered, |buf| {
+                let (rows_buf, dyt) = buf.split_at_mut(block);
                 let dyt: &[f32] = if g == 1 {
                     dyg
                 } else {
                     gather_columns(dyg, y_len, p, dyt, gp);
                     dyt
                 };
-                // part (Cout×K) += dYg (Cout×G·P) · rows (G·P×K)
-                gemm(cout, k, gp, 1.0, dyt, gp, 1, rows, k, 1, beta, part, k, 1);
+                for (c0, c1, sub) in channel_blocks(s) {
+                    let rows = sub.patch_len();
+                    for (j, x_j) in xg.chunks_exact(x_len).enumerate() {
+                        let dst = &mut rows_buf[j * p * rows..(j + 1) * p * rows];
+                        im2row(&sub, &x_j[c0 * plane..c1 * plane], dst);
+                    }
+                    // part[:, block] (Cout×rows) += dYg (Cout×G·P) · rows (G·P×rows)
+                    let part_b = &mut part[c0 * taps..];
+                    gemm(
+                        cout, rows, gp, 1.0, dyt, gp, 1, rows_buf, rows, 1, beta, part_b, k, 1,
+                    );
+                }
             });
         }
     };
