@@ -5,7 +5,7 @@
 
 use sparselabel::autograd::gradcheck::{check, Tolerance};
 use sparselabel::autograd::ParamStore;
-use sparselabel::models::m2::{M2Config, M2};
+use sparselabel::models::m2::{Likelihood, M2Config, M2};
 use sparselabel::models::{Batch, Model};
 use sparselabel::rng::stream;
 use sparselabel::tensor::Tensor;
@@ -13,6 +13,12 @@ use sparselabel::train::{Outcome, TrainConfig, Trainer};
 
 #[test]
 fn full_loss_gradient_matches_finite_differences() {
+    for likelihood in [Likelihood::Bernoulli, Likelihood::Gaussian] {
+        full_loss_gradient_for(likelihood);
+    }
+}
+
+fn full_loss_gradient_for(likelihood: Likelihood) {
     let mut store = ParamStore::new();
     let config = M2Config {
         input_dim: 5,
@@ -21,13 +27,23 @@ fn full_loss_gradient_matches_finite_differences() {
         hidden: vec![4, 3],
         activation: "softplus".into(),
         alpha: 2.0,
+        likelihood,
     };
     let model = M2::new(&mut store, config, &mut stream(1, "init")).unwrap();
     let x = |seed: u64, rows: usize| {
         let mut r = stream(seed, "x");
-        Tensor::new(&[rows, 5], (0..rows * 5).map(|_| rand::RngExt::random::<f32>(&mut r)).collect())
+        Tensor::new(
+            &[rows, 5],
+            (0..rows * 5)
+                .map(|_| rand::RngExt::random::<f32>(&mut r))
+                .collect(),
+        )
     };
-    let batch = Batch { labelled: x(2, 2), labels: vec![2, 0], unlabelled: x(3, 3) };
+    let batch = Batch {
+        labelled: x(2, 2),
+        labels: vec![2, 0],
+        unlabelled: x(3, 3),
+    };
     let report = check(&store, &[], Tolerance::default(), &|tape, _| {
         let mut rng = stream(4, "sampling");
         model.loss(tape, &batch, &mut rng).total
@@ -35,7 +51,7 @@ fn full_loss_gradient_matches_finite_differences() {
     assert!(report.checked > 100, "checked {}", report.checked);
     assert!(
         report.passed(),
-        "M2 loss gradient mismatch at {}: {} vs {}",
+        "M2 ({likelihood:?}) loss gradient mismatch at {}: {} vs {}",
         report.worst_at,
         report.analytic,
         report.numeric
@@ -54,11 +70,17 @@ fn short_training_on_mnist_learns() {
     };
     let mut trainer = Trainer::new(config, &out).unwrap();
     trainer.set_quiet(true);
-    let Outcome::Finished(test) = trainer.run().unwrap() else { panic!("not interrupted") };
+    let Outcome::Finished(test) = trainer.run().unwrap() else {
+        panic!("not interrupted")
+    };
     let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
     let losses: Vec<f64> = metrics
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["losses"]["loss"].as_f64().unwrap())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["losses"]["loss"]
+                .as_f64()
+                .unwrap()
+        })
         .collect();
     assert!(losses[2] < losses[0], "loss should fall: {losses:?}");
     // 100 labels, 5,000 unlabelled, 3 short epochs: far above chance (10 %).

@@ -32,7 +32,10 @@ fn dir(tag: &str) -> PathBuf {
 
 fn params(path: &Path) -> Vec<(String, Vec<u32>)> {
     let ck = checkpoint::load(path).unwrap();
-    ck.params.iter().map(|(k, v)| (k.clone(), v.data().iter().map(|x| x.to_bits()).collect())).collect()
+    ck.params
+        .iter()
+        .map(|(k, v)| (k.clone(), v.data().iter().map(|x| x.to_bits()).collect()))
+        .collect()
 }
 
 #[test]
@@ -73,7 +76,10 @@ fn interrupted_and_resumed_equals_uninterrupted() {
     let summary = |d: &Path| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(d.join("summary.json")).unwrap()).unwrap()
     };
-    assert_eq!(summary(&straight)["test_accuracy"], summary(&broken)["test_accuracy"]);
+    assert_eq!(
+        summary(&straight)["test_accuracy"],
+        summary(&broken)["test_accuracy"]
+    );
     let metrics = |d: &Path| -> Vec<serde_json::Value> {
         std::fs::read_to_string(d.join("metrics.jsonl"))
             .unwrap()
@@ -100,24 +106,59 @@ fn bin() -> Command {
 fn cli_train_then_eval_and_refuse_a_corrupted_checkpoint() {
     let out = dir("eval");
     let st = bin()
-        .args(["train", "--train-limit", "600", "--labels", "3", "--epochs", "1", "--steps-per-epoch", "3"])
-        .args(["--batch", "20", "--batch-labelled", "10", "--threads", "1", "--out"])
+        .args([
+            "train",
+            "--train-limit",
+            "600",
+            "--labels",
+            "3",
+            "--epochs",
+            "1",
+            "--steps-per-epoch",
+            "3",
+        ])
+        .args([
+            "--batch",
+            "20",
+            "--batch-labelled",
+            "10",
+            "--threads",
+            "1",
+            "--out",
+        ])
         .arg(&out)
         .output()
         .unwrap();
-    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
     let stdout = String::from_utf8_lossy(&st.stdout);
     assert!(stdout.contains("test accuracy"), "{stdout}");
-    for f in ["config.json", "manifest.json", "metrics.jsonl", "summary.json", "checkpoint.safetensors"] {
+    for f in [
+        "config.json",
+        "manifest.json",
+        "metrics.jsonl",
+        "summary.json",
+        "checkpoint.safetensors",
+    ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     let ev = bin().args(["eval", "--run"]).arg(&out).output().unwrap();
-    assert!(ev.status.success(), "{}", String::from_utf8_lossy(&ev.stderr));
+    assert!(
+        ev.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ev.stderr)
+    );
     let printed = String::from_utf8_lossy(&ev.stdout);
     let acc = format!("{:.4}", summary["test_accuracy"].as_f64().unwrap());
-    assert!(printed.contains(&format!("test accuracy {acc}")), "{printed} vs {acc}");
+    assert!(
+        printed.contains(&format!("test accuracy {acc}")),
+        "{printed} vs {acc}"
+    );
 
     // A truncated checkpoint is refused with exit status 2, naming the file.
     let ck = out.join("checkpoint.safetensors");
@@ -132,13 +173,24 @@ fn cli_train_then_eval_and_refuse_a_corrupted_checkpoint() {
 
 #[test]
 fn cli_bad_usage_exits_2() {
-    let missing = bin().args(["train", "--dataset", "npy:/nonexistent/x.npy"]).output().unwrap();
-    assert_eq!(missing.status.code(), Some(2), "{}", String::from_utf8_lossy(&missing.stderr));
+    let missing = bin()
+        .args(["train", "--dataset", "npy:/nonexistent/x.npy"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        missing.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/x.npy"));
     let preset = bin().args(["train", "--preset", "nope"]).output().unwrap();
     assert_eq!(preset.status.code(), Some(2));
     let threads = bin().args(["train", "--threads", "0"]).output().unwrap();
     assert_eq!(threads.status.code(), Some(2));
-    let resume = bin().args(["train", "--resume", "/nonexistent/run"]).output().unwrap();
+    let resume = bin()
+        .args(["train", "--resume", "/nonexistent/run"])
+        .output()
+        .unwrap();
     assert_eq!(resume.status.code(), Some(2));
 }

@@ -26,6 +26,7 @@ fn build(model: &str, store: &mut ParamStore) -> Result<Box<dyn Model>> {
                 hidden: vec![500, 500],
                 activation: "relu".into(),
                 alpha: 50.0,
+                likelihood: crate::models::m2::Likelihood::Bernoulli,
             };
             Ok(Box::new(M2::new(store, c, &mut rng)?))
         }

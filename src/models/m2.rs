@@ -1,7 +1,9 @@
 //! Kingma et al.'s M2, the semi-supervised VAE.
 //!
 //! Generative model: p(y) = Cat(1/K), p(z) = N(0, I),
-//! p(x | y, z) = Bernoulli(σ(f_θ(y, z))).
+//! p(x | y, z) = Bernoulli(σ(f_θ(y, z))) for binary or [0, 1] data, or
+//! N(μ_θ(y, z), diag e^{lv_θ(y, z)}) for continuous features (M1+M2 on
+//! M1's latent codes).
 //! Inference model: q(y | x) = Cat(π_φ(x)), q(z | x, y) = N(μ_φ(x, y), diag σ²_φ(x, y)).
 //!
 //! Objective (minimised, per example):
@@ -23,6 +25,17 @@ use crate::ops;
 use crate::rng::StreamRng;
 use crate::tensor::Tensor;
 
+/// The observation model p(x | y, z).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Likelihood {
+    /// Independent Bernoulli pixels (logits from the decoder).
+    Bernoulli,
+    /// Diagonal Gaussian with a mean and a log-variance from the decoder
+    /// (log-variance clamped to [−8, 8] for stability).
+    Gaussian,
+}
+
 /// M2's architecture and loss weights.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct M2Config {
@@ -39,6 +52,8 @@ pub struct M2Config {
     /// Weight of the labelled cross-entropy term (per labelled example,
     /// relative to the per-example bound).
     pub alpha: f32,
+    /// The observation model.
+    pub likelihood: Likelihood,
 }
 
 /// A first layer taking [v; one-hot y]: W_v·v + T[y] + b.
@@ -119,7 +134,11 @@ impl M2 {
         let qz_out = Linear::new(store, "qz.out", hl, 2 * z, Init::GlorotNormal, rng);
         let px_in = ConditionedInput::new(store, "px.in", z, k, h0, rng);
         let px_rest = rest(store, "px.hidden", rng);
-        let px_out = Linear::new(store, "px.out", hl, d, Init::GlorotNormal, rng);
+        let out_width = match config.likelihood {
+            Likelihood::Bernoulli => d,
+            Likelihood::Gaussian => 2 * d,
+        };
+        let px_out = Linear::new(store, "px.out", hl, out_width, Init::GlorotNormal, rng);
         Ok(M2 {
             config,
             act,
@@ -178,8 +197,18 @@ impl M2 {
         let zs = ops::gaussian_sample(tape, mu, logvar, rng);
         let zw = self.px_in.linear.forward(tape, zs);
         let hp = self.trunk(tape, zw, &self.px_in, &self.px_rest, ys);
-        let logits = self.px_out.forward(tape, hp);
-        let rec = ops::bce_with_logits(tape, logits, x_rows);
+        let out = self.px_out.forward(tape, hp);
+        let rec = match self.config.likelihood {
+            Likelihood::Bernoulli => ops::bce_with_logits(tape, out, x_rows),
+            Likelihood::Gaussian => {
+                let d = self.config.input_dim;
+                let mean = ops::slice(tape, out, 1, 0, d);
+                let lv = ops::slice(tape, out, 1, d, d);
+                let lv = ops::clamp(tape, lv, -8.0, 8.0);
+                let log_p = ops::gaussian_log_density(tape, x_rows, mean, lv);
+                ops::neg(tape, log_p)
+            }
+        };
         let kl = ops::kl_std_normal(tape, mu, logvar);
         let per = ops::add(tape, rec, kl);
         // − log p(y) = log K for the uniform prior.

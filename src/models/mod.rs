@@ -4,7 +4,11 @@
 
 pub mod m2;
 
-use crate::autograd::{Tape, Var};
+use crate::rng::StreamRng as InitRng;
+use crate::train::TrainConfig;
+
+use crate::autograd::{ParamStore, Tape, Var};
+use crate::data::Dataset;
 use crate::rng::StreamRng;
 use crate::tensor::Tensor;
 
@@ -28,6 +32,17 @@ pub struct Loss {
     pub terms: Vec<(&'static str, Var)>,
 }
 
+/// What a model sees at epoch boundaries: the epoch (0-based), the
+/// training split and which of its examples are labelled.
+pub struct EpochContext<'a> {
+    /// The epoch about to start, or just finished.
+    pub epoch: usize,
+    /// The training split (features as loaded, not binarised).
+    pub train: &'a Dataset,
+    /// Indices of the labelled training examples.
+    pub labelled: &'a [usize],
+}
+
 /// What the trainer needs from a model.
 pub trait Model: Send + Sync {
     /// The model's name (`m2`, …).
@@ -41,4 +56,65 @@ pub trait Model: Send + Sync {
 
     /// Number of classes (or clusters) the model predicts.
     fn num_classes(&self) -> usize;
+
+    /// Called before every epoch, also the first one after a resume, so it
+    /// must be idempotent (e.g. switching training phases, freezing
+    /// parameters by clearing `trainable`).
+    fn begin_epoch(&self, _store: &mut ParamStore, _ctx: &EpochContext<'_>) -> crate::Result<()> {
+        Ok(())
+    }
+
+    /// Called after every epoch, before validation (e.g. fitting a classifier
+    /// head on the labelled examples). Anything it changes must live in the
+    /// store so checkpoints keep it.
+    fn end_epoch(&self, _store: &mut ParamStore, _ctx: &EpochContext<'_>) -> crate::Result<()> {
+        Ok(())
+    }
+}
+
+/// What a model's shape depends on in the data.
+#[derive(Clone, Copy, Debug)]
+pub struct ModelSpec {
+    /// Features per example.
+    pub input_dim: usize,
+    /// Number of classes.
+    pub classes: usize,
+    /// Labelled training examples.
+    pub labelled: usize,
+    /// Unlabelled training examples.
+    pub unlabelled: usize,
+}
+
+/// Builds the model named by `config.model`, adding its parameters to `store`.
+pub fn build(
+    config: &TrainConfig,
+    spec: &ModelSpec,
+    store: &mut ParamStore,
+    rng: &mut InitRng,
+) -> crate::Result<Box<dyn Model>> {
+    // The paper's convention: α = 0.1·N/N_l on per-example terms.
+    let alpha = config.alpha.unwrap_or_else(|| {
+        if spec.labelled == 0 {
+            0.0
+        } else {
+            0.1 * (spec.labelled + spec.unlabelled) as f32 / spec.labelled as f32
+        }
+    });
+    match config.model.as_str() {
+        "m2" => {
+            let c = m2::M2Config {
+                input_dim: spec.input_dim,
+                classes: spec.classes,
+                z_dim: config.z_dim,
+                hidden: config.hidden.clone(),
+                activation: config.activation.clone(),
+                alpha,
+                likelihood: m2::Likelihood::Bernoulli,
+            };
+            Ok(Box::new(m2::M2::new(store, c, rng)?))
+        }
+        other => Err(crate::Error::Usage(format!(
+            "--model {other}: not implemented (available: m2)"
+        ))),
+    }
 }

@@ -47,7 +47,8 @@ pub struct Adam {
 const CHUNK: usize = 1 << 14;
 
 impl Adam {
-    /// Zero moments for every entry of `store`.
+    /// Zero moments for every trainable entry of `store` (entries frozen
+    /// later keep theirs, so checkpoints stay loadable).
     pub fn new(store: &ParamStore, config: AdamConfig) -> Self {
         let zeros = |trainable: bool, n: usize| if trainable { vec![0.0; n] } else { Vec::new() };
         let m = store
@@ -70,14 +71,15 @@ impl Optimizer for Adam {
         let bc2 = 1.0 - (c.beta2 as f64).powi(self.t as i32);
         let step = (lr as f64 / bc1) as f32;
         let inv_sqrt_bc2 = (1.0 / bc2.sqrt()) as f32;
-        for ((id, p), (m, v)) in store
+        for ((_, p), (m, v)) in store
             .iter_mut()
             .zip(self.m.iter_mut().zip(self.v.iter_mut()))
         {
-            if !p.trainable {
+            // Frozen parameters (trainable cleared after construction) keep
+            // their moments but are not moved.
+            if !p.trainable || m.is_empty() {
                 continue;
             }
-            let _ = id;
             let grad = p.grad.data();
             let update = |(((w, g), m), v): (((&mut [f32], &[f32]), &mut [f32]), &mut [f32])| {
                 for i in 0..w.len() {
@@ -107,7 +109,7 @@ impl Optimizer for Adam {
     fn state(&self, store: &ParamStore) -> Vec<(String, Tensor)> {
         let mut out = Vec::new();
         for ((_, p), (m, v)) in store.iter().zip(self.m.iter().zip(&self.v)) {
-            if p.trainable {
+            if !m.is_empty() {
                 out.push((
                     format!("adam.m.{}", p.name),
                     Tensor::new(p.value.shape(), m.clone()),
@@ -128,7 +130,7 @@ impl Optimizer for Adam {
         steps: u64,
     ) -> Result<()> {
         for (i, (_, p)) in store.iter().enumerate() {
-            if p.trainable {
+            if !self.m[i].is_empty() {
                 self.m[i] = find_state(state, &format!("adam.m.{}", p.name), p.value.shape())?
                     .data()
                     .to_vec();
@@ -152,7 +154,12 @@ mod tests {
     fn matches_the_bias_corrected_update() {
         let mut store = ParamStore::new();
         let id = store.add("w", Tensor::new(&[2], vec![1.0, -2.0]));
-        let cfg = AdamConfig { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.1 };
+        let cfg = AdamConfig {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.1,
+        };
         let mut opt = Adam::new(&store, cfg);
         let grads = [[0.5f64, -1.0], [0.25, 2.0]];
         let (mut w, mut m, mut v) = ([1.0f64, -2.0], [0.0f64; 2], [0.0f64; 2]);
@@ -169,7 +176,11 @@ mod tests {
             }
             for i in 0..2 {
                 let got = store.value(id).data()[i] as f64;
-                assert!((got - w[i]).abs() < 1e-6, "step {t} element {i}: {got} vs {}", w[i]);
+                assert!(
+                    (got - w[i]).abs() < 1e-6,
+                    "step {t} element {i}: {got} vs {}",
+                    w[i]
+                );
             }
         }
         assert_eq!(opt.steps(), 2);
@@ -189,7 +200,10 @@ mod tests {
         opt.step(&mut store, 0.1);
         other.step(&mut s2, 0.1);
         assert_eq!(store.value(id), s2.value(id));
-        assert!(other.load_state(&store, &state[..1], 1).is_err(), "missing v is refused");
+        assert!(
+            other.load_state(&store, &state[..1], 1).is_err(),
+            "missing v is refused"
+        );
     }
 
     /// Large tensors take the parallel path: same result with 1 and 2 threads.
@@ -198,14 +212,28 @@ mod tests {
         let run = || {
             let mut store = ParamStore::new();
             let n = 5 * CHUNK + 17;
-            let id = store.add("w", Tensor::new(&[n], (0..n).map(|i| (i % 13) as f32 * 0.1).collect()));
-            store.get_mut(id).grad = Tensor::new(&[n], (0..n).map(|i| ((i % 7) as f32 - 3.0) * 0.01).collect());
+            let id = store.add(
+                "w",
+                Tensor::new(&[n], (0..n).map(|i| (i % 13) as f32 * 0.1).collect()),
+            );
+            store.get_mut(id).grad = Tensor::new(
+                &[n],
+                (0..n).map(|i| ((i % 7) as f32 - 3.0) * 0.01).collect(),
+            );
             let mut opt = Adam::new(&store, AdamConfig::default());
             opt.step(&mut store, 1e-3);
             store.value(id).clone()
         };
-        let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(run);
-        let two = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap().install(run);
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap()
+            .install(run);
+        let two = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap()
+            .install(run);
         assert_eq!(one, two);
     }
 }

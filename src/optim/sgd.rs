@@ -42,7 +42,12 @@ impl Optimizer for Sgd {
                 continue;
             }
             let (value, grad) = (&mut p.value, &p.grad);
-            for ((w, &g), b) in value.data_mut().iter_mut().zip(grad.data()).zip(b.iter_mut()) {
+            for ((w, &g), b) in value
+                .data_mut()
+                .iter_mut()
+                .zip(grad.data())
+                .zip(b.iter_mut())
+            {
                 *b = self.momentum * *b + g;
                 *w -= lr * *b;
             }

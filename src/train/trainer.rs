@@ -20,8 +20,7 @@ use super::evaluate::{evaluate, EvalMetrics};
 use super::run_dir::{Manifest, RunDir};
 use crate::autograd::{ParamStore, Tape};
 use crate::data::{self, LabelRegime, Splits};
-use crate::models::m2::{M2Config, M2};
-use crate::models::{Batch, Model};
+use crate::models::{self, Batch, EpochContext, Model};
 use crate::optim::{clip_grad_norm, Adam, Optimizer};
 use crate::rng::{self, StreamRng};
 use crate::{Error, Result};
@@ -69,7 +68,7 @@ pub struct Trainer {
     labelled: Vec<usize>,
     unlabelled: Vec<usize>,
     store: ParamStore,
-    model: M2,
+    model: Box<dyn Model>,
     opt: Adam,
     streams: Streams,
     epoch: usize,
@@ -80,7 +79,9 @@ pub struct Trainer {
     quiet: bool,
 }
 
-fn build(config: &TrainConfig) -> Result<(Splits, Vec<usize>, Vec<usize>, ParamStore, M2)> {
+type Built = (Splits, Vec<usize>, Vec<usize>, ParamStore, Box<dyn Model>);
+
+fn build(config: &TrainConfig) -> Result<Built> {
     config.validate()?;
     let mut splits = data::load(&config.dataset)?;
     if let Some(n) = config.train_limit {
@@ -111,24 +112,15 @@ fn build(config: &TrainConfig) -> Result<(Splits, Vec<usize>, Vec<usize>, ParamS
     let mut is_labelled = vec![false; train.n];
     labelled.iter().for_each(|&i| is_labelled[i] = true);
     let unlabelled: Vec<usize> = (0..train.n).filter(|&i| !is_labelled[i]).collect();
-    let alpha = config.alpha.unwrap_or_else(|| {
-        if labelled.is_empty() {
-            0.0
-        } else {
-            0.1 * train.n as f32 / labelled.len() as f32
-        }
-    });
     let mut store = ParamStore::new();
     let mut init = rng::stream(config.seed, "init");
-    let m2 = M2Config {
+    let spec = models::ModelSpec {
         input_dim: train.dim,
         classes: train.num_classes,
-        z_dim: config.z_dim,
-        hidden: config.hidden.clone(),
-        activation: config.activation.clone(),
-        alpha,
+        labelled: labelled.len(),
+        unlabelled: unlabelled.len(),
     };
-    let model = M2::new(&mut store, m2, &mut init)?;
+    let model = models::build(config, &spec, &mut store, &mut init)?;
     Ok((splits, labelled, unlabelled, store, model))
 }
 
@@ -244,7 +236,7 @@ impl Trainer {
 
     /// The model.
     pub fn model(&self) -> &dyn Model {
-        &self.model
+        self.model.as_ref()
     }
 
     fn steps_per_epoch(&self) -> usize {
@@ -367,6 +359,12 @@ impl Trainer {
         bar.set_position((self.epoch * steps + self.step_in_epoch) as u64);
         while self.epoch < epochs {
             let epoch_start = Instant::now();
+            let ctx = EpochContext {
+                epoch: self.epoch,
+                train: &self.splits.train,
+                labelled: &self.labelled,
+            };
+            self.model.begin_epoch(&mut self.store, &ctx)?;
             // The epoch's permutation, re-drawn identically when resuming.
             self.streams.order = self.streams.order_at_epoch_start.clone();
             let order = permutation(self.unlabelled.len(), &mut self.streams.order);
@@ -398,10 +396,20 @@ impl Trainer {
                 bar.set_message(format!("loss {:.2} {:.0} ex/s", parts[0], rate));
                 bar.inc(1);
             }
+            let ctx = EpochContext {
+                epoch: self.epoch,
+                train: &self.splits.train,
+                labelled: &self.labelled,
+            };
+            self.model.end_epoch(&mut self.store, &ctx)?;
             let epoch_seconds = epoch_start.elapsed().as_secs_f64();
-            let validation = evaluate(&self.model, &self.store, &self.splits.validation)?;
+            let validation = evaluate(self.model.as_ref(), &self.store, &self.splits.validation)?;
             let test = if self.config.test_every_epoch {
-                Some(evaluate(&self.model, &self.store, &self.splits.test)?)
+                Some(evaluate(
+                    self.model.as_ref(),
+                    &self.store,
+                    &self.splits.test,
+                )?)
             } else {
                 None
             };
@@ -441,7 +449,7 @@ impl Trainer {
             self.save_checkpoint(elapsed(self))?;
         }
         bar.finish_and_clear();
-        let test = evaluate(&self.model, &self.store, &self.splits.test)?;
+        let test = evaluate(self.model.as_ref(), &self.store, &self.splits.test)?;
         let wall = elapsed(self);
         let total_examples = (epochs * steps * examples_per_step) as f64;
         let summary = json!({
