@@ -414,3 +414,53 @@ fn short_output_panics() {
     let s = conv(1, 1, 4, 4, 1, (3, 3), (1, 1), (0, 0));
     conv2d_forward(&s, &[0.0; 16], &[0.0; 9], None, &mut [0.0; 3]);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// `im2col` entries follow the definition, and `col2im` is its adjoint:
+    /// ⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩.
+    #[test]
+    fn im2col_definition_and_adjoint(s in conv_shape(), seed in any::<u64>()) {
+        let s = Conv2dShape { batch: 1, ..s };
+        let (k, p) = (s.patch_len(), s.out_h() * s.out_w());
+        let x = fill(s.in_image_len(), seed);
+        let mut cols = vec![f32::NAN; k * p];
+        im2col(&s, &x, &mut cols);
+        for ci in 0..s.in_channels {
+            for kh in 0..s.kernel_h {
+                for kw in 0..s.kernel_w {
+                    for oh in 0..s.out_h() {
+                        for ow in 0..s.out_w() {
+                            let ih = (oh * s.stride_h + kh) as isize - s.pad_h as isize;
+                            let iw = (ow * s.stride_w + kw) as isize - s.pad_w as isize;
+                            let inside = ih >= 0 && iw >= 0 && (ih as usize) < s.in_h && (iw as usize) < s.in_w;
+                            let want = if inside { x[(ci * s.in_h + ih as usize) * s.in_w + iw as usize] } else { 0.0 };
+                            let row = (ci * s.kernel_h + kh) * s.kernel_w + kw;
+                            prop_assert_eq!(cols[row * p + oh * s.out_w() + ow], want);
+                        }
+                    }
+                }
+            }
+        }
+        let c = fill(k * p, seed + 1);
+        let mut back = vec![0.0; s.in_image_len()];
+        col2im(&s, &c, &mut back);
+        let lhs: f64 = cols.iter().zip(&c).map(|(a, b)| *a as f64 * *b as f64).sum();
+        let rhs: f64 = x.iter().zip(&back).map(|(a, b)| *a as f64 * *b as f64).sum();
+        let mag: f64 = cols.iter().zip(&c).map(|(a, b)| (*a as f64 * *b as f64).abs()).sum();
+        prop_assert!((lhs - rhs).abs() <= 1e-6 * (mag + 1.0), "{lhs} vs {rhs}");
+    }
+}
+
+#[test]
+fn empty_batch_is_a_no_op() {
+    let s = conv(0, 3, 5, 5, 2, (3, 3), (1, 1), (1, 1));
+    let mut y: Vec<f32> = vec![];
+    conv2d_forward(&s, &[], &[0.5; 54], None, &mut y);
+    let mut dw = vec![1.0; 54];
+    conv2d_backward_weight(&s, &[], &[], &mut dw, Some(&mut [2.0, 2.0]));
+    assert!(dw.iter().all(|&v| v == 1.0));
+    let t = convt(0, 3, 5, 5, 2, (3, 3), (2, 2), (1, 1), (1, 1));
+    conv_transpose2d_forward(&t, &[], &[0.5; 54], Some(&[1.0, 1.0]), &mut y);
+}
