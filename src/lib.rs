@@ -20,6 +20,7 @@ pub mod optim;
 pub mod rng;
 pub mod tensor;
 pub mod train;
+pub mod viz;
 
 pub use error::{Error, Result};
 pub use sparselabel_kernels as kernels;

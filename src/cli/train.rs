@@ -50,6 +50,12 @@ pub struct TrainArgs {
     /// Weight of the labelled cross-entropy term.
     #[arg(long)]
     pub alpha: Option<f32>,
+    /// Classifier head of M1: softmax or svm.
+    #[arg(long)]
+    pub head: Option<String>,
+    /// M1+M2: epochs of M1 before M2 trains on its latent codes.
+    #[arg(long)]
+    pub pretrain_epochs: Option<usize>,
     /// Run seed.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -120,6 +126,12 @@ fn resolve(args: &TrainArgs) -> Result<TrainConfig> {
     }
     if let Some(v) = args.alpha {
         c.alpha = Some(v);
+    }
+    if let Some(v) = &args.head {
+        c.head = v.clone();
+    }
+    if let Some(v) = args.pretrain_epochs {
+        c.pretrain_epochs = v;
     }
     if let Some(v) = args.seed {
         c.seed = v;

@@ -97,6 +97,9 @@ pub struct M2 {
     px_in: ConditionedInput,
     px_rest: Option<Mlp>,
     px_out: Linear,
+    /// Per-feature weights of the Gaussian likelihood (1 = modelled, 0 =
+    /// ignored), a buffer; all ones unless a caller masks features.
+    feature_mask: ParamId,
 }
 
 impl M2 {
@@ -139,7 +142,9 @@ impl M2 {
             Likelihood::Gaussian => 2 * d,
         };
         let px_out = Linear::new(store, "px.out", hl, out_width, Init::GlorotNormal, rng);
+        let feature_mask = store.add_buffer("px.feature_mask", Tensor::full(&[d], 1.0));
         Ok(M2 {
+            feature_mask,
             config,
             act,
             qy,
@@ -155,6 +160,13 @@ impl M2 {
     /// The configuration.
     pub fn config(&self) -> &M2Config {
         &self.config
+    }
+
+    /// Sets which features the Gaussian likelihood models (1) or ignores (0):
+    /// ignored features must be fed as zeros; their mean and log-variance
+    /// are then zeroed too, so they add a constant and no gradient.
+    pub fn set_feature_mask(&self, store: &mut ParamStore, mask: Tensor) {
+        store.get_mut(self.feature_mask).value = mask;
     }
 
     /// Applies a conditioned first layer (rows of `v_part` already hold
@@ -205,6 +217,9 @@ impl M2 {
                 let mean = ops::slice(tape, out, 1, 0, d);
                 let lv = ops::slice(tape, out, 1, d, d);
                 let lv = ops::clamp(tape, lv, -8.0, 8.0);
+                let mask = tape.param(self.feature_mask);
+                let mean = ops::mul(tape, mean, mask);
+                let lv = ops::mul(tape, lv, mask);
                 let log_p = ops::gaussian_log_density(tape, x_rows, mean, lv);
                 ops::neg(tape, log_p)
             }

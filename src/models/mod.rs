@@ -2,12 +2,15 @@
 //! a fresh tape from a [`Batch`] and predicts classes for evaluation; its
 //! parameters live in the caller's `ParamStore`.
 
+pub mod head;
+pub mod m1;
+pub mod m1m2;
 pub mod m2;
 
 use crate::rng::StreamRng as InitRng;
 use crate::train::TrainConfig;
 
-use crate::autograd::{ParamStore, Tape, Var};
+use crate::autograd::{ParamId, ParamStore, Tape, Var};
 use crate::data::Dataset;
 use crate::rng::StreamRng;
 use crate::tensor::Tensor;
@@ -113,8 +116,45 @@ pub fn build(
             };
             Ok(Box::new(m2::M2::new(store, c, rng)?))
         }
+        "m1" => {
+            let c = m1_config(config, spec)?;
+            Ok(Box::new(m1::M1::new(store, "m1", c, rng)?))
+        }
+        "m1m2" => {
+            let first = store.len();
+            let m1 = m1::M1::new(store, "m1", m1_config(config, spec)?, rng)?;
+            let m1_params: Vec<ParamId> = (first..store.len()).map(ParamId).collect();
+            let c2 = m2::M2Config {
+                input_dim: config.z_dim,
+                classes: spec.classes,
+                z_dim: config.m2_z_dim,
+                hidden: config.m2_hidden.clone(),
+                activation: config.activation.clone(),
+                alpha,
+                likelihood: m2::Likelihood::Gaussian,
+            };
+            let m2 = m2::M2::new(store, c2, rng)?;
+            Ok(Box::new(m1m2::M1M2::new(
+                store,
+                m1,
+                m2,
+                m1_params,
+                config.pretrain_epochs,
+            )))
+        }
         other => Err(crate::Error::Usage(format!(
-            "--model {other}: not implemented (available: m2)"
+            "--model {other}: not implemented (available: m1, m2, m1m2)"
         ))),
     }
+}
+
+fn m1_config(config: &TrainConfig, spec: &ModelSpec) -> crate::Result<m1::M1Config> {
+    Ok(m1::M1Config {
+        input_dim: spec.input_dim,
+        classes: spec.classes,
+        z_dim: config.z_dim,
+        hidden: config.hidden.clone(),
+        activation: config.activation.clone(),
+        head: head::HeadKind::parse(&config.head)?,
+    })
 }

@@ -51,6 +51,14 @@ pub struct TrainConfig {
     /// Weight of the labelled cross-entropy (per example); `None` takes
     /// 0.1·N/N_l, the paper's convention.
     pub alpha: Option<f32>,
+    /// Classifier head of M1 on its posterior means: `softmax` or `svm`.
+    pub head: String,
+    /// M1+M2: epochs of M1 before M2 is trained on its latent codes.
+    pub pretrain_epochs: usize,
+    /// M1+M2: hidden widths of the M2 on top.
+    pub m2_hidden: Vec<usize>,
+    /// M1+M2: latent width of the M2 on top.
+    pub m2_z_dim: usize,
     /// Use only the first N training examples (quick tests).
     pub train_limit: Option<usize>,
     /// Stop each epoch after this many steps (quick tests).
@@ -83,6 +91,10 @@ impl Default for TrainConfig {
             activation: "relu".into(),
             z_dim: 50,
             alpha: None,
+            head: "softmax".into(),
+            pretrain_epochs: 0,
+            m2_hidden: vec![300],
+            m2_z_dim: 50,
             train_limit: None,
             steps_per_epoch: None,
             test_every_epoch: false,
@@ -163,9 +175,9 @@ impl TrainConfig {
     /// Checks values that would otherwise fail deep inside a run.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Usage(m));
-        if self.model != "m2" {
+        if !matches!(self.model.as_str(), "m1" | "m2" | "m1m2") {
             return bad(format!(
-                "--model {}: only m2 is implemented so far",
+                "--model {}: not implemented (available: m1, m2, m1m2)",
                 self.model
             ));
         }
@@ -182,6 +194,15 @@ impl TrainConfig {
             return bad(format!(
                 "binarize '{}' must be dynamic or none",
                 self.binarize
+            ));
+        }
+        if !matches!(self.head.as_str(), "softmax" | "logistic" | "svm") {
+            return bad(format!("--head {} must be softmax or svm", self.head));
+        }
+        if self.model == "m1m2" && self.pretrain_epochs >= self.epochs {
+            return bad(format!(
+                "m1m2 needs --epochs ({}) greater than --pretrain-epochs ({})",
+                self.epochs, self.pretrain_epochs
             ));
         }
         if self.z_dim == 0 || self.hidden.is_empty() || self.hidden.contains(&0) {

@@ -74,6 +74,7 @@ pub struct Trainer {
     epoch: usize,
     step_in_epoch: usize,
     loss_sums: Vec<f64>,
+    term_names: Vec<&'static str>,
     elapsed_before: f64,
     interrupt: Arc<AtomicBool>,
     quiet: bool,
@@ -148,6 +149,7 @@ impl Trainer {
             epoch: 0,
             step_in_epoch: 0,
             loss_sums: Vec::new(),
+            term_names: Vec::new(),
             elapsed_before: 0.0,
             interrupt: Arc::new(AtomicBool::new(false)),
             quiet: false,
@@ -202,6 +204,7 @@ impl Trainer {
             epoch,
             step_in_epoch,
             loss_sums,
+            term_names: Vec::new(),
             elapsed_before,
             interrupt: Arc::new(AtomicBool::new(false)),
             quiet: false,
@@ -286,7 +289,7 @@ impl Trainer {
     }
 
     /// One optimisation step on the given indices; returns the loss parts.
-    fn step(&mut self, unl: &[usize]) -> Result<Vec<f32>> {
+    fn step(&mut self, unl: &[usize]) -> Result<Vec<(&'static str, f32)>> {
         let c = &self.config;
         let bin = c.binarize == "dynamic";
         let train = &self.splits.train;
@@ -306,13 +309,13 @@ impl Trainer {
         let loss = self
             .model
             .loss(&mut tape, &batch, &mut self.streams.sampling);
-        let mut parts = vec![tape.value(loss.total).item()];
-        parts.extend(loss.terms.iter().map(|(_, v)| tape.value(*v).item()));
-        if !parts[0].is_finite() {
+        let mut parts = vec![("loss", tape.value(loss.total).item())];
+        parts.extend(loss.terms.iter().map(|(n, v)| (*n, tape.value(*v).item())));
+        if !parts[0].1.is_finite() {
             tape.enable_finite_guard();
             return Err(Error::Numerical(format!(
                 "loss is {} at epoch {} step {}",
-                parts[0], self.epoch, self.step_in_epoch
+                parts[0].1, self.epoch, self.step_in_epoch
             )));
         }
         let grads = tape.backward(loss.total)?;
@@ -325,17 +328,6 @@ impl Trainer {
         let lr = c.schedule.lr_at(self.epoch);
         self.opt.step(&mut self.store, lr);
         Ok(parts)
-    }
-
-    fn term_names(&self) -> Vec<&'static str> {
-        let mut names = vec!["loss"];
-        if !self.labelled.is_empty() && self.config.batch_labelled > 0 {
-            names.extend(["labelled_bound", "cross_entropy"]);
-        }
-        if self.config.batch_unlabelled > 0 {
-            names.push("unlabelled_bound");
-        }
-        names
     }
 
     /// Trains the remaining epochs; writes metrics, checkpoints and summary.
@@ -385,15 +377,16 @@ impl Trainer {
                 if self.loss_sums.len() != parts.len() {
                     self.loss_sums = vec![0.0; parts.len()];
                 }
-                for (a, p) in self.loss_sums.iter_mut().zip(&parts) {
+                for (a, (_, p)) in self.loss_sums.iter_mut().zip(&parts) {
                     *a += *p as f64;
                 }
+                self.term_names = parts.iter().map(|(n, _)| *n).collect();
                 self.step_in_epoch += 1;
                 steps_done_now += 1;
                 bar.set_prefix(format!("epoch {}/{}", self.epoch + 1, epochs));
                 let rate = (steps_done_now * examples_per_step) as f64
                     / epoch_start.elapsed().as_secs_f64().max(1e-9);
-                bar.set_message(format!("loss {:.2} {:.0} ex/s", parts[0], rate));
+                bar.set_message(format!("loss {:.2} {:.0} ex/s", parts[0].1, rate));
                 bar.inc(1);
             }
             let ctx = EpochContext {
@@ -413,7 +406,7 @@ impl Trainer {
             } else {
                 None
             };
-            let names = self.term_names();
+            let names = &self.term_names;
             let mut losses = serde_json::Map::new();
             for (i, s) in self.loss_sums.iter().enumerate() {
                 let name = names.get(i).copied().unwrap_or("term");

@@ -1,0 +1,185 @@
+//! Kingma et al.'s M1: a VAE trained on all the data, then a classifier on
+//! its posterior means trained on the labelled examples only.
+//!
+//! Generative model: p(z) = N(0, I), p(x | z) = Bernoulli(σ(f_θ(z))).
+//! Inference model: q(z | x) = N(μ_φ(x), diag e^{lv_φ(x)}).
+//! Objective (minimised): mean over every example, labelled or not, of
+//! E_q[−log p(x | z)] + KL(q(z|x) ‖ p(z)) (one reparameterised sample).
+//! Classifier: a linear head (softmax regression or linear SVM) on μ_φ(x),
+//! refitted on the labelled examples after every epoch.
+
+use serde::{Deserialize, Serialize};
+
+use super::head::{HeadKind, LinearHead};
+use super::{Batch, EpochContext, Loss, Model};
+use crate::autograd::{ParamStore, Tape, Var};
+use crate::nn::{Activation, Init, Mlp};
+use crate::ops;
+use crate::rng::StreamRng;
+use crate::tensor::Tensor;
+
+/// M1's architecture.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct M1Config {
+    /// Input width D.
+    pub input_dim: usize,
+    /// Number of classes of the head.
+    pub classes: usize,
+    /// Latent width.
+    pub z_dim: usize,
+    /// Hidden widths of encoder and decoder (e.g. [500, 500]).
+    pub hidden: Vec<usize>,
+    /// Hidden activation.
+    pub activation: String,
+    /// The classifier on the posterior means.
+    pub head: HeadKind,
+}
+
+/// The M1 model.
+pub struct M1 {
+    config: M1Config,
+    enc: Mlp,
+    dec: Mlp,
+    head: LinearHead,
+}
+
+impl M1 {
+    /// Creates the parameters in `store` under `prefix` (e.g. `m1`).
+    pub fn new(
+        store: &mut ParamStore,
+        prefix: &str,
+        config: M1Config,
+        rng: &mut StreamRng,
+    ) -> crate::Result<Self> {
+        let act = Activation::parse(&config.activation).ok_or_else(|| {
+            crate::Error::Usage(format!("unknown activation '{}'", config.activation))
+        })?;
+        let mut enc_sizes = vec![config.input_dim];
+        enc_sizes.extend(&config.hidden);
+        enc_sizes.push(2 * config.z_dim);
+        let mut dec_sizes = vec![config.z_dim];
+        dec_sizes.extend(config.hidden.iter().rev());
+        dec_sizes.push(config.input_dim);
+        let enc = Mlp::new(
+            store,
+            &format!("{prefix}.enc"),
+            &enc_sizes,
+            act,
+            Init::HeNormal,
+            rng,
+        );
+        let dec = Mlp::new(
+            store,
+            &format!("{prefix}.dec"),
+            &dec_sizes,
+            act,
+            Init::HeNormal,
+            rng,
+        );
+        let head = LinearHead::new(
+            store,
+            &format!("{prefix}.head"),
+            config.z_dim,
+            config.classes,
+            config.head,
+        );
+        Ok(M1 {
+            config,
+            enc,
+            dec,
+            head,
+        })
+    }
+
+    /// Latent width.
+    pub fn z_dim(&self) -> usize {
+        self.config.z_dim
+    }
+
+    /// q(z|x)'s mean and log-variance for x: (B, D).
+    pub fn encode(&self, tape: &mut Tape, x: Var) -> (Var, Var) {
+        let h = self.enc.forward(tape, x);
+        let z = self.config.z_dim;
+        (ops::slice(tape, h, 1, 0, z), ops::slice(tape, h, 1, z, z))
+    }
+
+    /// Mean per example of the negative ELBO of x: (B, D).
+    pub fn negative_elbo(&self, tape: &mut Tape, x: Var, rng: &mut StreamRng) -> Var {
+        let (mu, lv) = self.encode(tape, x);
+        let z = ops::gaussian_sample(tape, mu, lv, rng);
+        let logits = self.dec.forward(tape, z);
+        let rec = ops::bce_with_logits(tape, logits, x);
+        let kl = ops::kl_std_normal(tape, mu, lv);
+        let per = ops::add(tape, rec, kl);
+        ops::mean_all(tape, per)
+    }
+
+    /// Posterior means of rows `indices` of a dataset, in chunks (no gradient).
+    pub fn posterior_means(
+        &self,
+        store: &ParamStore,
+        x: &[f32],
+        dim: usize,
+        indices: &[usize],
+    ) -> Tensor {
+        let z = self.config.z_dim;
+        let mut out = Vec::with_capacity(indices.len() * z);
+        for chunk in indices.chunks(1000) {
+            let mut rows = Vec::with_capacity(chunk.len() * dim);
+            for &i in chunk {
+                rows.extend_from_slice(&x[i * dim..(i + 1) * dim]);
+            }
+            let mut tape = Tape::no_grad(store);
+            let xv = tape.constant(Tensor::new(&[chunk.len(), dim], rows));
+            let (mu, _) = self.encode(&mut tape, xv);
+            out.extend_from_slice(tape.value(mu).data());
+        }
+        Tensor::new(&[indices.len(), z], out)
+    }
+}
+
+impl Model for M1 {
+    fn name(&self) -> &'static str {
+        "m1"
+    }
+
+    fn num_classes(&self) -> usize {
+        self.config.classes
+    }
+
+    fn class_log_probs(&self, tape: &mut Tape, x: Var) -> Var {
+        let (mu, _) = self.encode(tape, x);
+        self.head.log_probs(tape, mu)
+    }
+
+    fn loss(&self, tape: &mut Tape, batch: &Batch, rng: &mut StreamRng) -> Loss {
+        // The VAE ignores labels; the labelled examples are a tiny subset
+        // that would only be seen again and again, so they are used only
+        // when a batch has nothing else.
+        let x = if batch.unlabelled.shape()[0] > 0 {
+            tape.constant(batch.unlabelled.clone())
+        } else {
+            tape.constant(batch.labelled.clone())
+        };
+        let total = self.negative_elbo(tape, x, rng);
+        Loss {
+            total,
+            terms: vec![("negative_elbo", total)],
+        }
+    }
+
+    fn end_epoch(&self, store: &mut ParamStore, ctx: &EpochContext<'_>) -> crate::Result<()> {
+        let train = ctx.train;
+        let means = self.posterior_means(store, &train.x, train.dim, ctx.labelled);
+        let labels_all = train
+            .labels
+            .as_ref()
+            .ok_or_else(|| crate::Error::Usage("m1 needs labels".into()))?;
+        let labels: Vec<usize> = ctx
+            .labelled
+            .iter()
+            .map(|&i| labels_all[i] as usize)
+            .collect();
+        self.head.fit(store, &means, &labels)
+    }
+}
