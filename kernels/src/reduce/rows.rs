@@ -81,7 +81,7 @@ pub fn row_softmax(x: &[f32], cols: usize, y: &mut [f32]) {
     check("row_softmax", x.len(), cols, y.len(), cols);
     rows_map(x, cols, y, cols, |r, o| {
         let m = max(r);
-        crate::elementwise::dispatch::map(
+        crate::elementwise::dispatch::map_serial(
             r,
             o,
             #[inline(always)]
