@@ -215,9 +215,8 @@ pub fn run(args: &TrainArgs) -> Result<()> {
                 "interrupted: checkpoint saved; continue with `sparselabel train --resume {}`",
                 trainer.run.path.display()
             );
-            Err(Error::Other("interrupted".into())).or_else(|_| {
-                std::process::exit(130);
-            })
+            // The conventional status of a process stopped by SIGINT.
+            std::process::exit(130)
         }
     }
 }
