@@ -68,12 +68,12 @@ const CHUNK: usize = 1 << 14;
 /// `y[i] = f(x[i])`, in parallel chunks for long slices. Lengths must match (checked by
 /// the callers).
 #[inline(always)]
-pub(crate) fn map<F: Fn(f32) -> f32 + Sync + Copy>(x: &[f32], y: &mut [f32], f: F) {
+pub(crate) fn map<F: Fn(f32) -> f32 + Send + Sync + Copy>(x: &[f32], y: &mut [f32], f: F) {
     if x.len() >= PARALLEL_LEN {
         use rayon::prelude::*;
         x.par_chunks(CHUNK)
             .zip(y.par_chunks_mut(CHUNK))
-            .for_each(|(x, y)| map_serial(x, y, f));
+            .for_each(move |(x, y)| map_serial(x, y, f));
     } else {
         map_serial(x, y, f)
     }
@@ -82,7 +82,7 @@ pub(crate) fn map<F: Fn(f32) -> f32 + Sync + Copy>(x: &[f32], y: &mut [f32], f: 
 /// `dx[i] += dy[i]·g(x[i], y[i])`, in parallel chunks for long slices. Lengths must match
 /// (checked by the callers).
 #[inline(always)]
-pub(crate) fn grad<F: Fn(f32, f32) -> f32 + Sync + Copy>(
+pub(crate) fn grad<F: Fn(f32, f32) -> f32 + Send + Sync + Copy>(
     x: &[f32],
     y: &[f32],
     dy: &[f32],
@@ -95,7 +95,7 @@ pub(crate) fn grad<F: Fn(f32, f32) -> f32 + Sync + Copy>(
             .zip(y.par_chunks(CHUNK))
             .zip(dy.par_chunks(CHUNK))
             .zip(dx.par_chunks_mut(CHUNK))
-            .for_each(|(((x, y), dy), dx)| grad_serial(x, y, dy, dx, g));
+            .for_each(move |(((x, y), dy), dx)| grad_serial(x, y, dy, dx, g));
     } else {
         grad_serial(x, y, dy, dx, g)
     }
