@@ -220,7 +220,7 @@ fn gradient(p: &[f32], y: &[[f32; 2]], exaggeration: f32) -> Vec<[f32; 2]> {
 /// Σ w_ij, where d_ij = y_i − y_j and w_ij = 1/(1 + ‖d_ij‖²).
 fn row_forces(prow: &[f32], ys: &[f32], yt: &[f32], xi: f32, yi: f32) -> [f32; 5] {
     let mut acc = [[0f32; LANES]; 5];
-    let mut step = |l: usize, pj: f32, sj: f32, tj: f32, acc: &mut [[f32; LANES]; 5]| {
+    let step = |l: usize, pj: f32, sj: f32, tj: f32, acc: &mut [[f32; LANES]; 5]| {
         let dx = xi - sj;
         let dy = yi - tj;
         let w = 1.0 / (1.0 + dx * dx + dy * dy);
