@@ -108,6 +108,8 @@ fn cli_train_then_eval_and_refuse_a_corrupted_checkpoint() {
     let st = bin()
         .args([
             "train",
+            "--model",
+            "m2",
             "--train-limit",
             "600",
             "--labels",
@@ -193,4 +195,79 @@ fn cli_bad_usage_exits_2() {
         .output()
         .unwrap();
     assert_eq!(resume.status.code(), Some(2));
+}
+
+#[test]
+fn sigint_saves_a_checkpoint_and_resume_finishes() {
+    use std::io::{BufRead, BufReader};
+    let out = dir("sigint");
+    let mut child = bin()
+        .args([
+            "train",
+            "--model",
+            "m2",
+            "--train-limit",
+            "600",
+            "--labels",
+            "3",
+            "--epochs",
+            "400",
+            "--steps-per-epoch",
+            "3",
+        ])
+        .args([
+            "--batch",
+            "20",
+            "--batch-labelled",
+            "10",
+            "--threads",
+            "1",
+            "--out",
+        ])
+        .arg(&out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    // Wait for the first finished epoch, then press Ctrl-C.
+    loop {
+        let line = lines.next().expect("train ended early").unwrap();
+        if line.starts_with("epoch") {
+            break;
+        }
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "a Ctrl-C exits with 130 after saving"
+    );
+    let ck = checkpoint::load(&out.join("checkpoint.safetensors")).unwrap();
+    let epoch = ck.counters["epoch"];
+    assert!(epoch >= 1 && epoch < 400, "checkpoint at epoch {epoch}");
+    // Resume, shortened: the config says 400 epochs; edit it to finish soon.
+    let cfg_path = out.join("config.json");
+    let mut cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cfg_path).unwrap()).unwrap();
+    cfg["epochs"] = serde_json::json!(epoch + 2);
+    std::fs::write(&cfg_path, serde_json::to_string(&cfg).unwrap()).unwrap();
+    let resumed = bin()
+        .args(["train", "--resume"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    assert!(String::from_utf8_lossy(&resumed.stdout).contains("test accuracy"));
+    let _ = std::fs::remove_dir_all(&out);
 }

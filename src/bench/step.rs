@@ -8,6 +8,8 @@ use serde_json::{json, Value};
 
 use crate::autograd::{ParamStore, Tape};
 use crate::data;
+use crate::models::head::HeadKind;
+use crate::models::m1::{M1Config, M1};
 use crate::models::m2::{M2Config, M2};
 use crate::models::{Batch, Model};
 use crate::optim::{Adam, AdamConfig, Optimizer};
@@ -30,8 +32,19 @@ fn build(model: &str, store: &mut ParamStore) -> Result<Box<dyn Model>> {
             };
             Ok(Box::new(M2::new(store, c, &mut rng)?))
         }
+        "m1" => {
+            let c = M1Config {
+                input_dim: 784,
+                classes: 10,
+                z_dim: 50,
+                hidden: vec![500, 500],
+                activation: "relu".into(),
+                head: HeadKind::Softmax,
+            };
+            Ok(Box::new(M1::new(store, "m1", c, &mut rng)?))
+        }
         other => Err(Error::Usage(format!(
-            "bench step: model '{other}' is not implemented yet (available: m2)"
+            "bench step: model '{other}' is not implemented yet (available: m1, m2)"
         ))),
     }
 }

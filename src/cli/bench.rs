@@ -28,9 +28,9 @@ pub struct BenchArgs {
     /// Model for `step`.
     #[arg(long, default_value = "m2")]
     pub model: String,
-    /// Labelled examples per step.
-    #[arg(long, default_value_t = 100)]
-    pub labelled: usize,
+    /// Labelled examples per step (default 100; 0 for m1, which uses none).
+    #[arg(long)]
+    pub labelled: Option<usize>,
     /// Unlabelled examples per step.
     #[arg(long, default_value_t = 100)]
     pub unlabelled: usize,
@@ -68,7 +68,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             BenchWhat::Conv => bench::conv::run((!args.no_peak).then(peak)),
             BenchWhat::Step => vec![bench::step::run(
                 &args.model,
-                args.labelled,
+                args.labelled
+                    .unwrap_or(if args.model == "m1" { 0 } else { 100 }),
                 args.unlabelled,
                 args.steps,
             )?],
