@@ -1,4 +1,5 @@
-//! Where a conv layer's time goes (1 thread): im2col vs GEMMs, per image.
+//! Where a conv layer's time goes (1 thread): im2col vs GEMM variants, for one image
+//! group and one channel block. `conv_parts CIN COUT H K STRIDE PAD [GROUP]`.
 use sparselabel_kernels::conv::*;
 use sparselabel_kernels::gemm::sgemm_strided_serial as g;
 use std::time::Instant;
@@ -11,7 +12,7 @@ fn time(label: &str, reps: usize, flops: f64, mut f: impl FnMut()) {
     }
     let dt = t0.elapsed().as_secs_f64() / reps as f64;
     println!(
-        "{label:40} {:8.1} us  {:6.1} GF/s",
+        "{label:44} {:8.1} us  {:6.1} GF/s",
         dt * 1e6,
         flops / dt / 1e9
     );
@@ -23,6 +24,7 @@ fn main() {
         .map(|s| s.parse().unwrap())
         .collect();
     let (ci, co, h, k, st, p) = (a[0], a[1], a[2], a[3], a[4], a[5]);
+    let grp = a.get(6).copied().unwrap_or(1);
     let s = Conv2dShape {
         batch: 1,
         in_channels: ci,
@@ -36,85 +38,51 @@ fn main() {
         pad_h: p,
         pad_w: p,
     };
-    let (kk, pp) = (s.patch_len(), s.out_h() * s.out_w());
+    let (kk, pp) = (s.patch_len(), s.out_h() * s.out_w() * grp);
     let x: Vec<f32> = (0..s.in_image_len())
         .map(|i| (i % 13) as f32 * 0.1)
         .collect();
     let w: Vec<f32> = (0..co * kk).map(|i| (i % 7) as f32 * 0.1).collect();
     let mut cols = vec![0.0; kk * pp];
+    let mut rows = vec![0.0; kk * pp];
     let mut y = vec![0.0; co * pp];
     let mut dw = vec![0.0; co * kk];
     let fl = 2.0 * (co * kk * pp) as f64;
-    println!("K={kk} P={pp} Cout={co}");
-    time("im2col", 200, 0.0, || im2col(&s, &x, &mut cols));
-    time("col2im", 200, 0.0, || {
-        col2im(
-            &s,
-            &cols,
-            &mut y
-                .repeat(0)
-                .iter()
-                .copied()
-                .chain(std::iter::repeat(0.0))
-                .take(s.in_image_len())
-                .collect::<Vec<_>>(),
-        )
+    println!("K={kk} G*P={pp} Cout={co}");
+    time("im2col (1 image)", 200, 0.0, || im2col(&s, &x, &mut cols));
+    let mut dxi = vec![0.0; s.in_image_len()];
+    time("col2im (1 image)", 200, 0.0, || col2im(&s, &cols, &mut dxi));
+    time("transpose cols -> rows (naive)", 50, 0.0, || {
+        for r in 0..kk {
+            for q in 0..pp {
+                rows[q * kk + r] = cols[r * pp + q];
+            }
+        }
     });
-    time("fwd gemm W·cols", 200, fl, || {
+    time("fwd W·cols", 100, fl, || {
         g(co, pp, kk, 1.0, &w, kk, 1, &cols, pp, 1, 0.0, &mut y, pp, 1)
     });
-    time("bwd-data gemm Wᵀ·dY", 200, fl, || {
+    time("bwd-data Wᵀ·dY", 100, fl, || {
         g(kk, pp, co, 1.0, &w, 1, kk, &y, pp, 1, 0.0, &mut cols, pp, 1)
     });
-    time("bwd-w gemm dY·colsᵀ", 200, fl, || {
+    time("dW: dY·colsᵀ (B gather)", 100, fl, || {
         g(
             co, kk, pp, 1.0, &y, pp, 1, &cols, 1, pp, 1.0, &mut dw, kk, 1,
         )
     });
-    let mut colst = vec![0.0; kk * pp];
-    time("bwd-w gemm dY·colsT (contig)", 200, fl, || {
+    time("dW: dY·rows (B contiguous)", 100, fl, || {
         g(
-            co, kk, pp, 1.0, &y, pp, 1, &colst, kk, 1, 1.0, &mut dw, kk, 1,
+            co, kk, pp, 1.0, &y, pp, 1, &rows, kk, 1, 1.0, &mut dw, kk, 1,
         )
     });
-    time("bwd-w gemm (cols·dYᵀ)ᵀ", 200, fl, || {
+    time("dWᵀ: cols·dYᵀ (A gather)", 100, fl, || {
         g(
             kk, co, pp, 1.0, &cols, pp, 1, &y, 1, pp, 1.0, &mut dw, 1, kk,
         )
     });
-    time("fwd gemm (colsᵀ·Wᵀ)ᵀ into Y", 200, fl, || {
-        g(pp, co, kk, 1.0, &cols, 1, pp, &w, 1, kk, 0.0, &mut y, 1, pp)
-    });
-    time("fwd gemm colsT·Wᵀ contig A", 200, fl, || {
+    time("dWᵀ: rowsᵀ·dYᵀ (A contiguous)", 100, fl, || {
         g(
-            pp, co, kk, 1.0, &colst, kk, 1, &w, 1, kk, 0.0, &mut y, 1, pp,
+            kk, co, pp, 1.0, &rows, 1, kk, &y, 1, pp, 1.0, &mut dw, 1, kk,
         )
     });
-    time("fwd gemm colsT·Wᵀ contig A, C rowmajor", 200, fl, || {
-        g(
-            pp, co, kk, 1.0, &colst, kk, 1, &w, 1, kk, 0.0, &mut y, co, 1,
-        )
-    });
-    let mut big = vec![0.0; kk * pp * 8];
-    let mut ybig = vec![0.0; co * pp * 8];
-    time("fwd gemm W·cols 8 images batched /8", 25, fl * 8.0, || {
-        g(
-            co,
-            pp * 8,
-            kk,
-            1.0,
-            &w,
-            kk,
-            1,
-            &big,
-            pp * 8,
-            1,
-            0.0,
-            &mut ybig,
-            pp * 8,
-            1,
-        )
-    });
-    big[0] = 1.0;
-    colst[0] = 1.0;
 }

@@ -230,6 +230,7 @@ pub fn sgemm_strided(
     // `a[i*rsa + p*csa]`, `b[p*rsb + j*csb]`, `c[i*rsc + j*csc]` for i < m, p < k, j < n
     // is in bounds; strides fit in isize because the offsets are within slices.
     match split {
+        // SAFETY: see above; `c` is uniquely borrowed for the whole call.
         Split::None => unsafe {
             raw_sgemm(
                 m,

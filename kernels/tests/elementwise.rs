@@ -3,6 +3,7 @@
 //! accumulation semantics; and bit-identity of the slice maps (AVX2 build when the CPU
 //! has it) with the scalar baseline build of the same function.
 
+use proptest::prelude::*;
 use sparselabel_kernels::elementwise::{self as ew, math};
 
 /// Inputs: ±(2^e · (1 + j/16)) for e in −149..128, plus special values and a dense grid.
@@ -428,4 +429,37 @@ fn blas1() {
 #[should_panic(expected = "slice lengths differ")]
 fn length_mismatch_panics() {
     ew::relu_forward(&[1.0, 2.0], &mut [0.0]);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Random slices of random lengths (both the serial and the parallel-chunk paths,
+    /// ≥ 65536 elements) against the f64 references, within the ulp bounds above.
+    #[test]
+    fn random_slices_match_f64(len in prop_oneof![0usize..100, 65530usize..70000], scale in prop_oneof![Just(1.0f32), Just(30.0f32), Just(100.0f32)], seed in any::<u64>()) {
+        let mut s = seed | 1;
+        let x: Vec<f32> = (0..len).map(|_| { s ^= s << 13; s ^= s >> 7; s ^= s << 17; ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 2.0 * scale }).collect();
+        let mut y = vec![0.0; len];
+        let cases: [(fn(&[f32], &mut [f32]), fn(f64) -> f64, f64); 4] = [
+            (ew::exp_forward, f64::exp, 2.0),
+            (ew::tanh_forward, f64::tanh, 3.0),
+            (ew::sigmoid_forward, sigmoid64, 3.0),
+            (ew::softplus_forward, softplus64, 3.0),
+        ];
+        for (f, r, max) in cases {
+            f(&x, &mut y);
+            for (&xi, &yi) in x.iter().zip(&y) {
+                let want = r(xi as f64);
+                if want.abs() <= f32::MAX as f64 {
+                    prop_assert!(ulps(yi, want) <= max, "f({}) = {} want {}", xi, yi, want);
+                }
+            }
+        }
+        let ax: Vec<f32> = x.iter().map(|v| v.abs()).collect();
+        ew::log_forward(&ax, &mut y);
+        for (&xi, &yi) in ax.iter().zip(&y) {
+            prop_assert!(ulps(yi, (xi as f64).ln()) <= 2.0);
+        }
+    }
 }
