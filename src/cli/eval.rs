@@ -25,6 +25,9 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         "test accuracy {:.4}  cluster accuracy {:.4}  purity {:.4}  NMI {:.4}  ({} examples)",
         test.accuracy, test.cluster_accuracy, test.purity, test.nmi, test.count
     );
+    if let Some(c) = test.coarse_accuracy {
+        println!("coarse-class accuracy {c:.4}");
+    }
     println!("confusion (rows: true class, columns: predicted)");
     for (i, row) in test.confusion.iter().enumerate() {
         let cells: Vec<String> = row.iter().map(|c| format!("{c:>5}")).collect();

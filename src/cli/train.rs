@@ -207,6 +207,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
                 "test accuracy {:.4}  cluster accuracy {:.4}  NMI {:.4}  ({} test examples)",
                 test.accuracy, test.cluster_accuracy, test.nmi, test.count
             );
+            if let Some(c) = test.coarse_accuracy {
+                println!("coarse-class accuracy {c:.4}");
+            }
             println!("results in {}", trainer.run.path.display());
             Ok(())
         }

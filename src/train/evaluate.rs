@@ -24,6 +24,9 @@ pub struct EvalMetrics {
     pub nmi: f64,
     /// Number of examples scored.
     pub count: usize,
+    /// Accuracy on the coarse classes (predicted fine class mapped to its
+    /// coarse class), when the dataset's classes nest sub-classes.
+    pub coarse_accuracy: Option<f64>,
     /// Confusion counts, rows = true class, columns = prediction.
     pub confusion: Vec<Vec<u64>>,
 }
@@ -70,7 +73,19 @@ pub fn evaluate(model: &dyn Model, store: &ParamStore, ds: &Dataset) -> Result<E
         .unzip();
     let k = model.num_classes();
     let cm = metrics::ConfusionMatrix::new(&p, &t, ds.num_classes, k)?;
+    let coarse_accuracy = match &ds.coarse {
+        Some(c) if !p.is_empty() && k == c.fine_to_coarse.len() => {
+            let hits = p
+                .iter()
+                .zip(&t)
+                .filter(|(&pf, &tf)| c.fine_to_coarse[pf as usize] == c.fine_to_coarse[tf as usize])
+                .count();
+            Some(hits as f64 / p.len() as f64)
+        }
+        _ => None,
+    };
     Ok(EvalMetrics {
+        coarse_accuracy,
         accuracy: if p.is_empty() {
             0.0
         } else {
