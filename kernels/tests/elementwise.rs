@@ -284,6 +284,8 @@ fn special_values() {
 
 type Grad = fn(&[f32], &[f32], &[f32], &mut [f32]);
 type Fwd = fn(&[f32], &mut [f32]);
+/// A forward map, its f64 reference and its ulp bound.
+type Case = (Fwd, fn(f64) -> f64, f64);
 
 /// Backward kernels: `dx = dx0 + dy·f'(x)` against the analytic f64 derivative.
 fn check_grad(
@@ -442,7 +444,7 @@ proptest! {
         let mut s = seed | 1;
         let x: Vec<f32> = (0..len).map(|_| { s ^= s << 13; s ^= s >> 7; s ^= s << 17; ((s >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 2.0 * scale }).collect();
         let mut y = vec![0.0; len];
-        let cases: [(Fwd, fn(f64) -> f64, f64); 4] = [
+        let cases: [Case; 4] = [
             (ew::exp_forward, f64::exp, 2.0),
             (ew::tanh_forward, f64::tanh, 3.0),
             (ew::sigmoid_forward, sigmoid64, 3.0),
