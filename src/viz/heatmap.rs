@@ -53,7 +53,7 @@ fn draw(
     }
     let max = counts.iter().copied().max().unwrap_or(0);
     let num_scale = if rows.max(cols) <= 20 { 2 } else { TICK_SCALE };
-    let cell = (font::text_width(&max.to_string(), num_scale) + 10).max(32);
+    let cell = (font::text_width(&max.to_string(), num_scale) + 14).max(32);
     let lh = font::text_height(LABEL_SCALE);
     let row_w = row_names
         .iter()
@@ -165,7 +165,7 @@ mod tests {
     fn diagonal_cells_are_darkest() {
         let counts = [9, 1, 0, 10];
         let c = draw("t", &counts, 2, 2, &names(2), &names(2)).unwrap();
-        let cell = 32;
+        let cell = 22 + 14; // "10" at scale 2, plus padding
         let left = (12 + 16 + 12 + 10 + 8) as usize;
         let top = TITLE_H + 16;
         // Sample near each cell's top-left corner, away from the digits.

@@ -81,15 +81,19 @@ fn draw(title: &str, groups: &[(String, Vec<f32>)], bins: usize) -> Result<Canva
 
     let edge = |b: usize| ax.px(lo + (hi - lo) * b as f64 / bins as f64);
     let base = ax.py(0.0);
+    // Fills first, then every outline on top, so no group hides another's edge.
     for (g, frac) in fractions.iter().enumerate() {
         let c = colour::category(g);
         for (b, &f) in frac.iter().enumerate() {
             let (x0, x1, y) = (edge(b), edge(b + 1), ax.py(f));
             if f > 0.0 {
-                canvas.rect_blend(x0, y, x1 - x0 + 1, base - y + 1, c, 0.3);
+                canvas.rect_blend(x0, y, x1 - x0, base - y + 1, c, 0.3);
             }
         }
-        // Outline: a step line along the bar tops, down to the axis at the ends.
+    }
+    for (g, frac) in fractions.iter().enumerate() {
+        let c = colour::category(g);
+        // A step line along the bar tops, down to the axis at both ends.
         let mut prev_y = base;
         for (b, &f) in frac.iter().enumerate() {
             let (x0, x1, y) = (edge(b), edge(b + 1), ax.py(f));
