@@ -119,6 +119,41 @@ impl Trace {
             .sum()
     }
 
+    /// Time and FLOPs summed per (pass, op name), slowest first: where a
+    /// step's time goes.
+    pub fn summary_by_op(&self) -> String {
+        let mut rows: Vec<(&'static str, &'static str, usize, f64, u64)> = Vec::new();
+        for o in self.ops.iter().chain(&self.backward_ops) {
+            match rows.iter_mut().find(|r| r.0 == o.pass && r.1 == o.op) {
+                Some(r) => {
+                    r.2 += 1;
+                    r.3 += o.micros;
+                    r.4 += o.flops;
+                }
+                None => rows.push((o.pass, o.op, 1, o.micros, o.flops)),
+            }
+        }
+        rows.sort_by(|a, b| b.3.total_cmp(&a.3));
+        let total: f64 = rows.iter().map(|r| r.3).sum();
+        let mut s = format!(
+            "{:<8} {:<22} {:>6} {:>10} {:>6} {:>12}\n",
+            "pass", "op", "count", "µs", "%", "GFLOP/s"
+        );
+        for (pass, op, n, us, flops) in rows {
+            let rate = if flops > 0 {
+                format!("{:.1}", flops as f64 / us / 1e3)
+            } else {
+                "-".into()
+            };
+            s.push_str(&format!(
+                "{pass:<8} {op:<22} {n:>6} {us:>10.1} {:>6.1} {rate:>12}\n",
+                100.0 * us / total.max(1e-9)
+            ));
+        }
+        s.push_str(&format!("total {total:.1} µs\n"));
+        s
+    }
+
     /// One JSON object per record.
     pub fn to_json_lines(&self) -> String {
         let mut s = String::new();

@@ -51,7 +51,14 @@ fn build(model: &str, store: &mut ParamStore) -> Result<Box<dyn Model>> {
 
 /// Times `steps` training steps of `model` with `labelled` + `unlabelled`
 /// examples per step.
-pub fn run(model: &str, labelled: usize, unlabelled: usize, steps: usize) -> Result<Value> {
+/// With `trace`, the last step's per-op time summary goes to stderr.
+pub fn run(
+    model: &str,
+    labelled: usize,
+    unlabelled: usize,
+    steps: usize,
+    trace: bool,
+) -> Result<Value> {
     let splits = data::load("mnist")?;
     let train = &splits.train;
     let mut store = ParamStore::new();
@@ -75,8 +82,17 @@ pub fn run(model: &str, labelled: usize, unlabelled: usize, steps: usize) -> Res
         };
         let t0 = Instant::now();
         let mut tape = Tape::new(&store);
+        let tracing = trace && s == warmup + steps - 1;
+        if tracing {
+            tape.enable_trace();
+        }
         let loss = m.loss(&mut tape, &batch, &mut rng);
         let g = tape.backward(loss.total)?;
+        if tracing {
+            if let Some(t) = tape.take_trace() {
+                eprint!("{}", t.summary_by_op());
+            }
+        }
         drop(tape);
         store.zero_grad();
         store.accumulate(&g);

@@ -40,6 +40,9 @@ pub struct BenchArgs {
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// With `step`: print a per-op time summary of the last step to stderr.
+    #[arg(long)]
+    pub trace: bool,
     /// Skip measuring the peak (no percent-of-peak fields).
     #[arg(long)]
     pub no_peak: bool,
@@ -72,6 +75,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                     .unwrap_or(if args.model == "m1" { 0 } else { 100 }),
                 args.unlabelled,
                 args.steps,
+                args.trace,
             )?],
             BenchWhat::Overhead => {
                 let (summary, table) = bench::overhead::run();

@@ -123,6 +123,17 @@ impl crate::autograd::Backward for Binary {
             BinaryKind::Div => -o / y,
         };
         let (gd, od) = (g.data(), out.data());
+        if va.shape() == vb.shape() && matches!(kind, BinaryKind::Add | BinaryKind::Sub) {
+            // The common case of residual sums and biases: no per-element closure.
+            if let Some(ga) = grads.acc(self.a, vals) {
+                sparselabel_kernels::elementwise::add_assign(ga, gd);
+            }
+            if let Some(gb) = grads.acc(self.b, vals) {
+                let sign = if kind == BinaryKind::Add { 1.0 } else { -1.0 };
+                sparselabel_kernels::elementwise::axpy(sign, gd, gb);
+            }
+            return;
+        }
         if va.shape() == vb.shape() {
             let (xa, xb) = (va.data(), vb.data());
             if let Some(ga) = grads.acc(self.a, vals) {

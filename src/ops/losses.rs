@@ -13,6 +13,7 @@
 //! | categorical_entropy(l) | −Σ q log q | ∂l_i = −q_i(log q_i + H) |
 //! | cross_entropy(l, y, w) | −w·log softmax(l)_y | ∂l = w(q − onehot(y)) |
 
+use sparselabel_kernels::elementwise as ew;
 use sparselabel_kernels::reduce as kr;
 
 use crate::autograd::{Backward, Grads, Op, Record, Tape, Values, Var};
@@ -33,19 +34,6 @@ fn rows_shape(tape: &Tape, v: Var) -> Vec<usize> {
     s[..s.len().saturating_sub(1)].to_vec()
 }
 
-fn softplus(x: f32) -> f32 {
-    x.max(0.0) + (-x.abs()).exp().ln_1p()
-}
-
-fn sigmoid(x: f32) -> f32 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
-}
-
 /// Row sums of f(i) for i over each row, in f64 for accuracy.
 fn row_sums(rows: usize, cols: usize, f: impl Fn(usize) -> f32) -> Vec<f32> {
     (0..rows)
@@ -60,14 +48,19 @@ pub struct BceWithLogits {
 }
 
 /// Σ_j softplus(l_j) − t_j·l_j per row: the negative Bernoulli
-/// log-likelihood of targets t ∈ [0, 1] under logits l.
+/// log-likelihood of targets t ∈ [0, 1] under logits l. Uses the kernels'
+/// vectorised softplus and fixed-order row sums.
 pub fn bce_with_logits(tape: &mut Tape, logits: Var, targets: Var) -> Var {
     let (rows, cols) = same_shape(tape, "bce_with_logits", &[logits, targets]);
     let (l, t) = (tape.value(logits).data(), tape.value(targets).data());
-    let out = Tensor::new(
-        &rows_shape(tape, logits),
-        row_sums(rows, cols, |i| softplus(l[i]) - t[i] * l[i]),
-    );
+    let mut per = vec![0f32; l.len()];
+    ew::softplus_forward(l, &mut per);
+    for ((p, &lv), &tv) in per.iter_mut().zip(l).zip(t) {
+        *p -= tv * lv;
+    }
+    let mut sums = vec![0f32; rows];
+    kr::row_sum(&per, cols, &mut sums);
+    let out = Tensor::new(&rows_shape(tape, logits), sums);
     let flops = 5 * (rows * cols) as u64;
     tape.push(
         Record {
@@ -86,8 +79,16 @@ impl Backward for BceWithLogits {
         let (_, cols) = l.rows_cols();
         let (ld, td, gd) = (l.data(), t.data(), g.data());
         if let Some(gl) = grads.acc(self.logits, vals) {
-            for i in 0..gl.len() {
-                gl[i] += gd[i / cols] * (sigmoid(ld[i]) - td[i]);
+            let mut sig = vec![0f32; ld.len()];
+            ew::sigmoid_forward(ld, &mut sig);
+            for ((grow, srow), (trow, &gr)) in gl
+                .chunks_exact_mut(cols)
+                .zip(sig.chunks_exact(cols))
+                .zip(td.chunks_exact(cols).zip(gd))
+            {
+                for ((d, &sv), &tv) in grow.iter_mut().zip(srow).zip(trow) {
+                    *d += gr * (sv - tv);
+                }
             }
         }
         if let Some(gt) = grads.acc(self.targets, vals) {
