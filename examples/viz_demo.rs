@@ -176,9 +176,9 @@ fn main() -> sparselabel::Result<()> {
     // Entropy of a softmax over negative distances to class means, by group.
     let mut known = Vec::new();
     let mut unknown = Vec::new();
-    for i in 0..mnist.n {
+    for (i, &label) in labels.iter().enumerate() {
         let h = entropy_to_means(mnist.row(i), &means);
-        if labels[i] < 5 {
+        if label < 5 {
             known.push(h)
         } else {
             unknown.push(h)

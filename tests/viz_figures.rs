@@ -200,12 +200,10 @@ fn pca_recovers_the_top_axis_of_an_anisotropic_cloud() {
     let norm = 6f32.sqrt();
     u.iter_mut().for_each(|v| *v /= norm);
     let mut x = Vec::with_capacity(n * dim);
-    let mut t = Vec::with_capacity(n);
     for _ in 0..n {
         let a = 5.0 * gaussian(&mut rng);
-        t.push(a);
-        for d in 0..dim {
-            x.push(3.0 + a * u[d] + gaussian(&mut rng));
+        for &ud in &u {
+            x.push(3.0 + a * ud + gaussian(&mut rng));
         }
     }
     let axes = embed::principal_axes(&x, n, dim, 2);

@@ -86,13 +86,12 @@ fn draw(
     let (cell_w, cell_h) = (w * scale, h * scale);
 
     let label_w = row_labels
-        .map(|ls| {
+        .and_then(|ls| {
             ls.iter()
                 .take(rows)
                 .map(|l| font::text_width(l, LABEL_SCALE))
                 .max()
         })
-        .flatten()
         .unwrap_or(0);
     let left = if label_w > 0 { label_w + 16 } else { 12 };
     let cap_scale = captions.map_or(1, |cs| {

@@ -98,7 +98,7 @@ fn square_ranges(points: &[[f32; 2]]) -> ((f64, f64), (f64, f64)) {
 /// 0..n visited as k·p mod n for a prime p coprime with n: a fixed order that
 /// interleaves points given sorted by class.
 fn scrambled(n: usize) -> impl Iterator<Item = usize> {
-    let p = if n % 7919 == 0 { 7927 } else { 7919 };
+    let p = if n.is_multiple_of(7919) { 7927 } else { 7919 };
     (0..n).map(move |k| (k * p) % n)
 }
 
