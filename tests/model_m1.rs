@@ -31,6 +31,7 @@ fn m1_loss_gradient_matches_finite_differences() {
             .collect(),
     );
     let batch = Batch {
+        kl_weight: 1.0,
         labelled: Tensor::zeros(&[0, 6]),
         labels: vec![],
         unlabelled: x,

@@ -40,6 +40,7 @@ fn full_loss_gradient_for(likelihood: Likelihood) {
         )
     };
     let batch = Batch {
+        kl_weight: 0.7,
         labelled: x(2, 2),
         labels: vec![2, 0],
         unlabelled: x(3, 3),

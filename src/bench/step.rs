@@ -76,6 +76,7 @@ pub fn run(
             .map(|i| (s * 1009 + i * 17 + 5) % train.n)
             .collect();
         let batch = Batch {
+            kl_weight: 1.0,
             labelled: gather(train, &li, Some(&mut rng)),
             labels: li.iter().map(|&i| labels[i] as usize).collect(),
             unlabelled: gather(train, &ui, Some(&mut rng)),

@@ -56,6 +56,9 @@ pub struct TrainArgs {
     /// M1+M2: epochs of M1 before M2 trains on its latent codes.
     #[arg(long)]
     pub pretrain_epochs: Option<usize>,
+    /// Epochs over which the KL weight rises from 0 to 1.
+    #[arg(long)]
+    pub kl_warmup: Option<usize>,
     /// Run seed.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -132,6 +135,9 @@ fn resolve(args: &TrainArgs) -> Result<TrainConfig> {
     }
     if let Some(v) = args.pretrain_epochs {
         c.pretrain_epochs = v;
+    }
+    if let Some(v) = args.kl_warmup {
+        c.kl_warmup_epochs = v;
     }
     if let Some(v) = args.seed {
         c.seed = v;

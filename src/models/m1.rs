@@ -104,12 +104,24 @@ impl M1 {
     }
 
     /// Mean per example of the negative ELBO of x: (B, D).
-    pub fn negative_elbo(&self, tape: &mut Tape, x: Var, rng: &mut StreamRng) -> Var {
+    /// `kl_weight` scales the KL term (1 for the true bound).
+    pub fn negative_elbo(
+        &self,
+        tape: &mut Tape,
+        x: Var,
+        kl_weight: f32,
+        rng: &mut StreamRng,
+    ) -> Var {
         let (mu, lv) = self.encode(tape, x);
         let z = ops::gaussian_sample(tape, mu, lv, rng);
         let logits = self.dec.forward(tape, z);
         let rec = ops::bce_with_logits(tape, logits, x);
         let kl = ops::kl_std_normal(tape, mu, lv);
+        let kl = if kl_weight == 1.0 {
+            kl
+        } else {
+            ops::mul_scalar(tape, kl, kl_weight)
+        };
         let per = ops::add(tape, rec, kl);
         ops::mean_all(tape, per)
     }
@@ -161,7 +173,7 @@ impl Model for M1 {
         } else {
             tape.constant(batch.labelled.clone())
         };
-        let total = self.negative_elbo(tape, x, rng);
+        let total = self.negative_elbo(tape, x, batch.kl_weight, rng);
         Loss {
             total,
             terms: vec![("negative_elbo", total)],

@@ -111,6 +111,7 @@ impl Model for M1M2 {
                 self.latent(tape, &batch.labelled, Some(rng))
             },
             labels: batch.labels.clone(),
+            kl_weight: batch.kl_weight,
             unlabelled: if batch.unlabelled.shape()[0] == 0 {
                 Tensor::zeros(&[0, self.m1.z_dim()])
             } else {

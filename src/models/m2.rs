@@ -199,6 +199,7 @@ impl M2 {
         x_rows: Var,
         xw: Var,
         ys: &[usize],
+        kl_weight: f32,
         rng: &mut StreamRng,
     ) -> Var {
         let z = self.config.z_dim;
@@ -225,6 +226,11 @@ impl M2 {
             }
         };
         let kl = ops::kl_std_normal(tape, mu, logvar);
+        let kl = if kl_weight == 1.0 {
+            kl
+        } else {
+            ops::mul_scalar(tape, kl, kl_weight)
+        };
         let per = ops::add(tape, rec, kl);
         // − log p(y) = log K for the uniform prior.
         ops::add_scalar(tape, per, (self.config.classes as f32).ln())
@@ -253,7 +259,7 @@ impl Model for M2 {
         if bl > 0 {
             let xl = tape.constant(batch.labelled.clone());
             let xw = self.qz_in.linear.forward(tape, xl);
-            let l = self.bound(tape, xl, xw, &batch.labels, rng);
+            let l = self.bound(tape, xl, xw, &batch.labels, batch.kl_weight, rng);
             let l = ops::mean_all(tape, l);
             let logits = self.qy.forward(tape, xl);
             let ce = ops::cross_entropy(tape, logits, &batch.labels, None);
@@ -274,7 +280,7 @@ impl Model for M2 {
             let xw_all = ops::tile(tape, xw, k);
             let x_all = ops::tile(tape, xu, k);
             let ys: Vec<usize> = (0..k).flat_map(|t| std::iter::repeat_n(t, bu)).collect();
-            let l_all = self.bound(tape, x_all, xw_all, &ys, rng); // (K·B)
+            let l_all = self.bound(tape, x_all, xw_all, &ys, batch.kl_weight, rng); // (K·B)
             let l_all = ops::reshape(tape, l_all, &[k, bu]);
             let qt = ops::transpose(tape, q); // (K, B)
             let weighted = ops::mul(tape, qt, l_all);

@@ -15,8 +15,9 @@ use crate::data::Dataset;
 use crate::rng::StreamRng;
 use crate::tensor::Tensor;
 
-/// One optimisation step's data: labelled examples with their classes and
-/// unlabelled examples (either part may be empty).
+/// One optimisation step's inputs: labelled examples with their classes,
+/// unlabelled examples (either part may be empty), and the weight of the
+/// KL terms (below 1 during a KL warm-up).
 #[derive(Clone, Debug)]
 pub struct Batch {
     /// Labelled inputs (B_l, D).
@@ -25,6 +26,8 @@ pub struct Batch {
     pub labels: Vec<usize>,
     /// Unlabelled inputs (B_u, D).
     pub unlabelled: Tensor,
+    /// Multiplies every KL term of the bound (1 = the true bound).
+    pub kl_weight: f32,
 }
 
 /// The loss of a step and its named parts (for logging).

@@ -51,6 +51,10 @@ pub struct TrainConfig {
     /// Weight of the labelled cross-entropy (per example); `None` takes
     /// 0.1·N/N_l, the paper's convention.
     pub alpha: Option<f32>,
+    /// Epochs over which the KL terms' weight rises linearly from 0 to 1
+    /// (0: no warm-up).
+    #[serde(default)]
+    pub kl_warmup_epochs: usize,
     /// Classifier head of M1 on its posterior means: `softmax` or `svm`.
     pub head: String,
     /// M1+M2: epochs of M1 before M2 is trained on its latent codes.
@@ -91,6 +95,7 @@ impl Default for TrainConfig {
             activation: "relu".into(),
             z_dim: 50,
             alpha: None,
+            kl_warmup_epochs: 0,
             head: "softmax".into(),
             pretrain_epochs: 0,
             m2_hidden: vec![300],
@@ -247,6 +252,16 @@ pub fn preset(name: &str) -> Result<TrainConfig> {
 }
 
 impl TrainConfig {
+    /// The KL weight at a step: (epoch + step/steps) / warm-up epochs,
+    /// capped at 1.
+    pub fn kl_weight_at(&self, epoch: usize, step: usize, steps: usize) -> f32 {
+        if self.kl_warmup_epochs == 0 {
+            return 1.0;
+        }
+        let t = epoch as f64 + step as f64 / steps.max(1) as f64;
+        (t / self.kl_warmup_epochs as f64).min(1.0) as f32
+    }
+
     /// Checks values that would otherwise fail deep inside a run.
     ///
     /// Every preset passes (tested).
@@ -303,5 +318,17 @@ mod tests {
             assert_eq!(preset(p.name).unwrap(), c);
         }
         assert_eq!(preset("nope").unwrap_err().exit_code(), 2);
+    }
+
+    #[test]
+    fn kl_warm_up_rises_linearly_then_holds() {
+        let mut c = TrainConfig::default();
+        assert_eq!(c.kl_weight_at(0, 0, 10), 1.0);
+        c.kl_warmup_epochs = 2;
+        assert_eq!(c.kl_weight_at(0, 0, 10), 0.0);
+        assert_eq!(c.kl_weight_at(0, 5, 10), 0.25);
+        assert_eq!(c.kl_weight_at(1, 0, 10), 0.5);
+        assert_eq!(c.kl_weight_at(2, 0, 10), 1.0);
+        assert_eq!(c.kl_weight_at(7, 3, 10), 1.0);
     }
 }

@@ -300,7 +300,9 @@ impl Trainer {
         );
         let lab_idx: Vec<usize> = lab_pos.iter().map(|&p| self.labelled[p]).collect();
         let labels_all = train.labels.as_ref().expect("labelled data has labels");
+        let steps = self.steps_per_epoch();
         let batch = Batch {
+            kl_weight: c.kl_weight_at(self.epoch, self.step_in_epoch, steps),
             labelled: gather(train, &lab_idx, bin.then_some(&mut self.streams.binarize)),
             labels: lab_idx.iter().map(|&i| labels_all[i] as usize).collect(),
             unlabelled: gather(train, unl, bin.then_some(&mut self.streams.binarize)),
