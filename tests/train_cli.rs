@@ -139,6 +139,8 @@ fn cli_train_then_eval_and_refuse_a_corrupted_checkpoint() {
     let stdout = String::from_utf8_lossy(&st.stdout);
     assert!(stdout.contains("test accuracy"), "{stdout}");
     for f in [
+        "figures/confusion.png",
+        "figures/curves.png",
         "config.json",
         "manifest.json",
         "metrics.jsonl",

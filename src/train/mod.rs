@@ -5,6 +5,7 @@ pub mod batches;
 pub mod checkpoint;
 pub mod config;
 pub mod evaluate;
+pub mod figures;
 pub mod run_dir;
 pub mod trainer;
 

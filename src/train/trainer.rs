@@ -463,6 +463,7 @@ impl Trainer {
             "examples_per_second": total_examples / wall.max(1e-9),
         });
         self.run.write_json("summary.json", &summary)?;
+        super::figures::write(&self.run, &test, &self.splits.test, self.model.name())?;
         Ok(Outcome::Finished(Box::new(test)))
     }
 }
