@@ -6,6 +6,12 @@
 //! `cols` (`ld`), so several images can sit side by side in one wide patch matrix, and
 //! [`im2row`] writes the transpose (OH·OW) × (Cin·KH·KW), the layout the weight
 //! gradient's GEMM packs fastest.
+//!
+//! Row phases: for a fixed (ci, kw) and `kh ≡ φ (mod stride_h)`, row (ci, kh, kw) is
+//! the window starting at output row `kh / stride_h` of one buffer `z_φ` holding, for
+//! every padded input row `r·stride_h + φ`, its OW entries `ow·stride_w + kw − pad_w`.
+//! So the short per-output-row gathers are done once per (ci, kw, φ) (about H rows in
+//! all), and every patch row is one contiguous copy (or add, for col2im) of OH·OW values.
 
 use super::Conv2dShape;
 
@@ -29,6 +35,66 @@ fn valid_range(out: usize, len: usize, stride: usize, k: usize, pad: usize) -> (
     (lo.min(hi), hi)
 }
 
+/// Rows of a phase buffer: padded input rows `r·stride_h + φ` for r < this.
+fn phase_rows(s: &Conv2dShape) -> usize {
+    (s.in_h + 2 * s.pad_h).div_ceil(s.stride_h)
+}
+
+/// Fills `z` (phase_rows × OW): `z[r·OW + ow] = plane[r·stride_h + φ − pad_h,
+/// ow·stride_w + kw − pad_w]`, 0 where that falls in the padding.
+fn fill_phase(s: &Conv2dShape, plane: &[f32], kw: usize, phase: usize, z: &mut [f32]) {
+    let ow_n = s.out_w();
+    let (h, w) = (s.in_h, s.in_w);
+    let (ow_lo, ow_hi) = valid_range(ow_n, w, s.stride_w, kw, s.pad_w);
+    for (r, d) in z.chunks_exact_mut(ow_n).enumerate() {
+        let row = r * s.stride_h + phase;
+        if row < s.pad_h || row >= s.pad_h + h || ow_lo == ow_hi {
+            d.fill(0.0);
+            continue;
+        }
+        let ih = row - s.pad_h;
+        d[..ow_lo].fill(0.0);
+        d[ow_hi..].fill(0.0);
+        let iw0 = ow_lo * s.stride_w + kw - s.pad_w;
+        let src = &plane[ih * w + iw0..(ih + 1) * w];
+        if s.stride_w == 1 {
+            copy_short(&mut d[ow_lo..ow_hi], &src[..ow_hi - ow_lo]);
+        } else {
+            for (o, v) in d[ow_lo..ow_hi].iter_mut().enumerate() {
+                *v = src[o * s.stride_w];
+            }
+        }
+    }
+}
+
+/// Adds `z` (the layout of [`fill_phase`]) back into `plane`, dropping padding entries.
+fn add_phase(s: &Conv2dShape, z: &[f32], kw: usize, phase: usize, plane: &mut [f32]) {
+    let ow_n = s.out_w();
+    let (h, w) = (s.in_h, s.in_w);
+    let (ow_lo, ow_hi) = valid_range(ow_n, w, s.stride_w, kw, s.pad_w);
+    if ow_lo == ow_hi {
+        return;
+    }
+    let iw0 = ow_lo * s.stride_w + kw - s.pad_w;
+    for (r, src) in z.chunks_exact(ow_n).enumerate() {
+        let row = r * s.stride_h + phase;
+        if row < s.pad_h || row >= s.pad_h + h {
+            continue;
+        }
+        let ih = row - s.pad_h;
+        let src = &src[ow_lo..ow_hi];
+        if s.stride_w == 1 {
+            let d = &mut plane[ih * w + iw0..ih * w + iw0 + src.len()];
+            d.iter_mut().zip(src).for_each(|(a, b)| *a += *b);
+        } else {
+            let d = &mut plane[ih * w + iw0..(ih + 1) * w];
+            for (o, v) in src.iter().enumerate() {
+                d[o * s.stride_w] += *v;
+            }
+        }
+    }
+}
+
 /// Fills `cols` ((Cin·KH·KW) × (OH·OW)) with the patches of one image `x` (Cin, H, W).
 ///
 /// # Panics
@@ -45,8 +111,7 @@ pub fn im2col(s: &Conv2dShape, x: &[f32], cols: &mut [f32]) {
 /// [`im2col`] into a patch matrix whose rows are `ld ≥ OH·OW` apart (only the first
 /// OH·OW entries of each row are written).
 pub(crate) fn im2col_ld(s: &Conv2dShape, x: &[f32], cols: &mut [f32], ld: usize) {
-    let (oh_n, ow_n) = (s.out_h(), s.out_w());
-    let p = oh_n * ow_n;
+    let (ow_n, p) = (s.out_w(), s.out_h() * s.out_w());
     assert!(
         x.len() >= s.in_image_len(),
         "im2col: x shorter than one image"
@@ -55,38 +120,17 @@ pub(crate) fn im2col_ld(s: &Conv2dShape, x: &[f32], cols: &mut [f32], ld: usize)
         ld >= p && cols.len() >= (s.patch_len() - 1) * ld + p,
         "im2col: cols too short"
     );
-    if s.stride_h == 1 {
-        return im2col_stride1(s, x, cols, ld);
-    }
-    let (h, w) = (s.in_h, s.in_w);
-    let mut row = 0;
+    let (h, w, kh_n, kw_n) = (s.in_h, s.in_w, s.kernel_h, s.kernel_w);
+    let mut z = vec![0.0f32; phase_rows(s) * ow_n];
     for ci in 0..s.in_channels {
         let plane = &x[ci * h * w..(ci + 1) * h * w];
-        for kh in 0..s.kernel_h {
-            let (oh_lo, oh_hi) = valid_range(oh_n, h, s.stride_h, kh, s.pad_h);
-            for kw in 0..s.kernel_w {
-                let dst = &mut cols[row * ld..row * ld + p];
-                row += 1;
-                let (ow_lo, ow_hi) = valid_range(ow_n, w, s.stride_w, kw, s.pad_w);
-                dst[..oh_lo * ow_n].fill(0.0);
-                dst[oh_hi * ow_n..].fill(0.0);
-                let iw0 = (ow_lo * s.stride_w + kw).wrapping_sub(s.pad_w);
-                for oh in oh_lo..oh_hi {
-                    let ih = oh * s.stride_h + kh - s.pad_h;
-                    let d = &mut dst[oh * ow_n..(oh + 1) * ow_n];
-                    d[..ow_lo].fill(0.0);
-                    d[ow_hi..].fill(0.0);
-                    if ow_lo == ow_hi {
-                        continue;
-                    }
-                    let src = &plane[ih * w + iw0..(ih + 1) * w];
-                    if s.stride_w == 1 {
-                        copy_short(&mut d[ow_lo..ow_hi], &src[..ow_hi - ow_lo]);
-                    } else {
-                        for (o, v) in d[ow_lo..ow_hi].iter_mut().enumerate() {
-                            *v = src[o * s.stride_w];
-                        }
-                    }
+        for kw in 0..kw_n {
+            for phase in 0..s.stride_h.min(kh_n) {
+                fill_phase(s, plane, kw, phase, &mut z);
+                for kh in (phase..kh_n).step_by(s.stride_h) {
+                    let row = (ci * kh_n + kh) * kw_n + kw;
+                    let q = kh / s.stride_h;
+                    cols[row * ld..row * ld + p].copy_from_slice(&z[q * ow_n..q * ow_n + p]);
                 }
             }
         }
@@ -110,8 +154,7 @@ pub fn col2im(s: &Conv2dShape, cols: &[f32], dx: &mut [f32]) {
 
 /// [`col2im`] from a patch matrix whose rows are `ld ≥ OH·OW` apart.
 pub(crate) fn col2im_ld(s: &Conv2dShape, cols: &[f32], ld: usize, dx: &mut [f32]) {
-    let (oh_n, ow_n) = (s.out_h(), s.out_w());
-    let p = oh_n * ow_n;
+    let (ow_n, p) = (s.out_w(), s.out_h() * s.out_w());
     assert!(
         dx.len() >= s.in_image_len(),
         "col2im: dx shorter than one image"
@@ -120,127 +163,23 @@ pub(crate) fn col2im_ld(s: &Conv2dShape, cols: &[f32], ld: usize, dx: &mut [f32]
         ld >= p && cols.len() >= (s.patch_len() - 1) * ld + p,
         "col2im: cols too short"
     );
-    if s.stride_h == 1 {
-        return col2im_stride1(s, cols, ld, dx);
-    }
-    let (h, w) = (s.in_h, s.in_w);
-    let mut row = 0;
+    let (h, w, kh_n, kw_n) = (s.in_h, s.in_w, s.kernel_h, s.kernel_w);
+    let mut z = vec![0.0f32; phase_rows(s) * ow_n];
     for ci in 0..s.in_channels {
         let plane = &mut dx[ci * h * w..(ci + 1) * h * w];
-        for kh in 0..s.kernel_h {
-            let (oh_lo, oh_hi) = valid_range(oh_n, h, s.stride_h, kh, s.pad_h);
-            for kw in 0..s.kernel_w {
-                let src_rows = &cols[row * ld..row * ld + p];
-                row += 1;
-                let (ow_lo, ow_hi) = valid_range(ow_n, w, s.stride_w, kw, s.pad_w);
-                if ow_lo == ow_hi {
-                    continue;
+        for kw in 0..kw_n {
+            for phase in 0..s.stride_h.min(kh_n) {
+                z.fill(0.0);
+                for kh in (phase..kh_n).step_by(s.stride_h) {
+                    let row = (ci * kh_n + kh) * kw_n + kw;
+                    let q = kh / s.stride_h;
+                    let src = &cols[row * ld..row * ld + p];
+                    z[q * ow_n..q * ow_n + p]
+                        .iter_mut()
+                        .zip(src)
+                        .for_each(|(a, b)| *a += *b);
                 }
-                let iw0 = ow_lo * s.stride_w + kw - s.pad_w;
-                let len = ow_hi - ow_lo;
-                for oh in oh_lo..oh_hi {
-                    let ih = oh * s.stride_h + kh - s.pad_h;
-                    let src = &src_rows[oh * ow_n + ow_lo..oh * ow_n + ow_hi];
-                    if s.stride_w == 1 {
-                        let d = &mut plane[ih * w + iw0..ih * w + iw0 + len];
-                        for (a, b) in d.iter_mut().zip(src) {
-                            *a += *b;
-                        }
-                    } else {
-                        let d = &mut plane[ih * w + iw0..(ih + 1) * w];
-                        for (o, v) in src.iter().enumerate() {
-                            d[o * s.stride_w] += *v;
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Fills `z` ((H + 2·pad_h) × OW) with input column `ow·stride_w + kw − pad_w` of every
-/// (vertically padded) row of one channel `plane` (H × W): `z[r·OW + ow] =
-/// plane[r − pad_h, ow·stride_w + kw − pad_w]`, 0 in the padding.
-fn fill_shifted_rows(s: &Conv2dShape, plane: &[f32], kw: usize, z: &mut [f32]) {
-    let ow_n = s.out_w();
-    let (h, w) = (s.in_h, s.in_w);
-    let (ow_lo, ow_hi) = valid_range(ow_n, w, s.stride_w, kw, s.pad_w);
-    z[..s.pad_h * ow_n].fill(0.0);
-    z[(s.pad_h + h) * ow_n..].fill(0.0);
-    for ih in 0..h {
-        let d = &mut z[(ih + s.pad_h) * ow_n..(ih + s.pad_h + 1) * ow_n];
-        d[..ow_lo].fill(0.0);
-        d[ow_hi..].fill(0.0);
-        if ow_lo == ow_hi {
-            continue;
-        }
-        let iw0 = ow_lo * s.stride_w + kw - s.pad_w;
-        let src = &plane[ih * w + iw0..(ih + 1) * w];
-        if s.stride_w == 1 {
-            copy_short(&mut d[ow_lo..ow_hi], &src[..ow_hi - ow_lo]);
-        } else {
-            for (o, v) in d[ow_lo..ow_hi].iter_mut().enumerate() {
-                *v = src[o * s.stride_w];
-            }
-        }
-    }
-}
-
-/// im2col for `stride_h == 1`: rows `(ci, kh, kw)` for kh = 0, 1, … are windows of one
-/// buffer `z` (see [`fill_shifted_rows`]) shifted by OW, so each row is a single
-/// contiguous copy of OH·OW values, and the short per-output-row copies are done once per
-/// (ci, kw) instead of once per (ci, kh, kw).
-fn im2col_stride1(s: &Conv2dShape, x: &[f32], cols: &mut [f32], ld: usize) {
-    let (ow_n, p) = (s.out_w(), s.out_h() * s.out_w());
-    let (h, w) = (s.in_h, s.in_w);
-    let mut z = vec![0.0f32; (h + 2 * s.pad_h) * ow_n];
-    for ci in 0..s.in_channels {
-        let plane = &x[ci * h * w..(ci + 1) * h * w];
-        for kw in 0..s.kernel_w {
-            fill_shifted_rows(s, plane, kw, &mut z);
-            for kh in 0..s.kernel_h {
-                let row = (ci * s.kernel_h + kh) * s.kernel_w + kw;
-                cols[row * ld..row * ld + p].copy_from_slice(&z[kh * ow_n..kh * ow_n + p]);
-            }
-        }
-    }
-}
-
-/// col2im for `stride_h == 1`, the adjoint of [`im2col_stride1`]: the rows of one
-/// (ci, kw) are summed into a shifted-rows buffer with long contiguous adds, which is
-/// then added into the image once.
-fn col2im_stride1(s: &Conv2dShape, cols: &[f32], ld: usize, dx: &mut [f32]) {
-    let (ow_n, p) = (s.out_w(), s.out_h() * s.out_w());
-    let (h, w) = (s.in_h, s.in_w);
-    let mut z = vec![0.0f32; (h + 2 * s.pad_h) * ow_n];
-    for ci in 0..s.in_channels {
-        let plane = &mut dx[ci * h * w..(ci + 1) * h * w];
-        for kw in 0..s.kernel_w {
-            z.fill(0.0);
-            for kh in 0..s.kernel_h {
-                let row = (ci * s.kernel_h + kh) * s.kernel_w + kw;
-                let src = &cols[row * ld..row * ld + p];
-                z[kh * ow_n..kh * ow_n + p]
-                    .iter_mut()
-                    .zip(src)
-                    .for_each(|(a, b)| *a += *b);
-            }
-            let (ow_lo, ow_hi) = valid_range(ow_n, w, s.stride_w, kw, s.pad_w);
-            if ow_lo == ow_hi {
-                continue;
-            }
-            let iw0 = ow_lo * s.stride_w + kw - s.pad_w;
-            for ih in 0..h {
-                let src = &z[(ih + s.pad_h) * ow_n + ow_lo..(ih + s.pad_h) * ow_n + ow_hi];
-                if s.stride_w == 1 {
-                    let d = &mut plane[ih * w + iw0..ih * w + iw0 + (ow_hi - ow_lo)];
-                    d.iter_mut().zip(src).for_each(|(a, b)| *a += *b);
-                } else {
-                    let d = &mut plane[ih * w + iw0..(ih + 1) * w];
-                    for (o, v) in src.iter().enumerate() {
-                        d[o * s.stride_w] += *v;
-                    }
-                }
+                add_phase(s, &z, kw, phase, plane);
             }
         }
     }
