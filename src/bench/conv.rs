@@ -180,6 +180,25 @@ impl Stack {
         (fwd, fwd + bwd)
     }
 
+    /// The per-op time summary of one forward + backward at `batch`.
+    pub fn trace(&self, batch: usize) -> String {
+        let [c, h, w] = self.input;
+        let x = Tensor::new(&[batch, c, h, w], vec![0.5; batch * c * h * w]);
+        let mut tape = Tape::new(&self.store);
+        tape.enable_trace();
+        let xv = if self.input_grad {
+            tape.input(x)
+        } else {
+            tape.constant(x)
+        };
+        let y = self.forward(&mut tape, xv);
+        let s = ops::sum_all(&mut tape, y);
+        let _ = tape.backward(s).expect("backward");
+        tape.take_trace()
+            .map(|t| t.summary_by_op())
+            .unwrap_or_default()
+    }
+
     /// Median seconds of forward (no gradient) and forward + backward.
     pub fn time(&self, batch: usize) -> (f64, f64) {
         let [c, h, w] = self.input;
@@ -221,13 +240,17 @@ impl Stack {
     }
 }
 
-/// Measures every stack at batch 100 and 200.
-pub fn run(peak: Option<f64>) -> Vec<Value> {
+/// Measures every stack at batch 100 and 200; with `trace`, prints each
+/// stack's per-op summary at batch 200 to stderr.
+pub fn run(peak: Option<f64>, trace: bool) -> Vec<Value> {
     let mut out = Vec::new();
     for batch in [100, 200] {
         for s in stacks() {
             let (f_fwd, f_all) = s.flops(batch);
             let (t_fwd, t_all) = s.time(batch);
+            if trace && batch == 200 {
+                eprintln!("{} at batch {batch}:\n{}", s.name, s.trace(batch));
+            }
             for (kind, flops, secs) in [("fwd", f_fwd, t_fwd), ("fwd+bwd", f_all, t_all)] {
                 let gflops = flops / secs / 1e9;
                 out.push(json!({

@@ -40,7 +40,7 @@ pub struct BenchArgs {
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// With `step`: print a per-op time summary of the last step to stderr.
+    /// With `step` or `conv`: print per-op time summaries to stderr.
     #[arg(long)]
     pub trace: bool,
     /// Skip measuring the peak (no percent-of-peak fields).
@@ -68,7 +68,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 vec![serde_json::json!({"bench": "peak", "threads": threads, "gflops": peak()})]
             }
             BenchWhat::Gemm => bench::gemm::run((!args.no_peak).then(peak)),
-            BenchWhat::Conv => bench::conv::run((!args.no_peak).then(peak)),
+            BenchWhat::Conv => bench::conv::run((!args.no_peak).then(peak), args.trace),
             BenchWhat::Step => vec![bench::step::run(
                 &args.model,
                 args.labelled

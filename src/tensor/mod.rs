@@ -1,6 +1,7 @@
 //! `Tensor`: a shape plus contiguous row-major `f32` storage. Nothing more:
 //! strides, views and broadcasting live in the ops that need them.
 
+pub mod pool;
 mod shape;
 
 pub use shape::{broadcast_shapes, numel, Shape};
@@ -8,10 +9,28 @@ pub use shape::{broadcast_shapes, numel, Shape};
 use crate::{Error, Result};
 
 /// A dense row-major f32 array.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub struct Tensor {
     shape: Shape,
     data: Vec<f32>,
+}
+
+impl Clone for Tensor {
+    fn clone(&self) -> Self {
+        let mut data = pool::zeroed(self.data.len());
+        data.copy_from_slice(&self.data);
+        Tensor {
+            shape: self.shape.clone(),
+            data,
+        }
+    }
+}
+
+/// Large storage goes back to [`pool`] for the next step to reuse.
+impl Drop for Tensor {
+    fn drop(&mut self) {
+        pool::give(std::mem::take(&mut self.data));
+    }
 }
 
 impl Tensor {
@@ -19,7 +38,7 @@ impl Tensor {
     pub fn zeros(shape: &[usize]) -> Tensor {
         Tensor {
             shape: Shape::from(shape),
-            data: vec![0.0; numel(shape)],
+            data: pool::zeroed(numel(shape)),
         }
     }
 
@@ -27,7 +46,7 @@ impl Tensor {
     pub fn full(shape: &[usize], value: f32) -> Tensor {
         Tensor {
             shape: Shape::from(shape),
-            data: vec![value; numel(shape)],
+            data: pool::filled(numel(shape), value),
         }
     }
 
@@ -102,8 +121,8 @@ impl Tensor {
     }
 
     /// Consumes the tensor, returning its storage.
-    pub fn into_vec(self) -> Vec<f32> {
-        self.data
+    pub fn into_vec(mut self) -> Vec<f32> {
+        std::mem::take(&mut self.data)
     }
 
     /// The single value of a one-element tensor.
