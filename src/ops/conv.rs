@@ -92,27 +92,40 @@ impl Backward for Conv2d {
         if let Some(gx) = grads.acc(self.x, vals) {
             conv2d_backward_data(&self.shape, g.data(), vw.data(), gx);
         }
-        let want_w = grads.wants(self.w);
-        let want_b = self.b.map(|b| grads.wants(b)).unwrap_or(false);
-        if !want_w && !want_b {
-            return;
-        }
-        // The kernel computes ∂w and ∂b together; give it scratch for the one
-        // not wanted.
-        let mut gw_t = Tensor::zeros(vw.shape());
-        let mut gb_t = Tensor::zeros(&[self.shape.out_channels]);
-        conv2d_backward_weight(
-            &self.shape,
-            vx.data(),
-            g.data(),
-            gw_t.data_mut(),
-            Some(gb_t.data_mut()),
+        let (x, shape) = (vx.data(), &self.shape);
+        weight_and_bias_grads(
+            grads,
+            self.w,
+            self.b,
+            vw.shape(),
+            shape.out_channels,
+            |gw, gb| conv2d_backward_weight(shape, x, g.data(), gw, Some(gb)),
         );
-        if want_w {
-            grads.add(self.w, gw_t);
-        }
-        if let (Some(b), true) = (self.b, want_b) {
-            grads.add(b, gb_t);
-        }
+    }
+}
+
+/// Runs a kernel that computes ∂w and ∂b together into fresh buffers and
+/// hands each to `grads` if wanted (shared by conv and transposed conv).
+pub(crate) fn weight_and_bias_grads(
+    grads: &mut Grads,
+    w: Var,
+    b: Option<Var>,
+    w_shape: &[usize],
+    out_channels: usize,
+    kernel: impl FnOnce(&mut [f32], &mut [f32]),
+) {
+    let want_w = grads.wants(w);
+    let want_b = b.map(|b| grads.wants(b)).unwrap_or(false);
+    if !want_w && !want_b {
+        return;
+    }
+    let mut gw = Tensor::zeros(w_shape);
+    let mut gb = Tensor::zeros(&[out_channels]);
+    kernel(gw.data_mut(), gb.data_mut());
+    if want_w {
+        grads.add(w, gw);
+    }
+    if let (Some(b), true) = (b, want_b) {
+        grads.add(b, gb);
     }
 }

@@ -11,7 +11,7 @@ use sparselabel_kernels::conv::{
     ConvTranspose2dShape,
 };
 
-use super::conv::parents3;
+use super::conv::{parents3, weight_and_bias_grads};
 use crate::autograd::{Backward, Grads, Op, Record, Tape, Values, Var};
 use crate::tensor::Tensor;
 
@@ -97,25 +97,14 @@ impl Backward for ConvTranspose2d {
         if let Some(gx) = grads.acc(self.x, vals) {
             conv_transpose2d_backward_data(&self.shape, g.data(), vw.data(), gx);
         }
-        let want_w = grads.wants(self.w);
-        let want_b = self.b.map(|b| grads.wants(b)).unwrap_or(false);
-        if !want_w && !want_b {
-            return;
-        }
-        let mut gw_t = Tensor::zeros(vw.shape());
-        let mut gb_t = Tensor::zeros(&[self.shape.out_channels]);
-        conv_transpose2d_backward_weight(
-            &self.shape,
-            vx.data(),
-            g.data(),
-            gw_t.data_mut(),
-            Some(gb_t.data_mut()),
+        let (x, shape) = (vx.data(), &self.shape);
+        weight_and_bias_grads(
+            grads,
+            self.w,
+            self.b,
+            vw.shape(),
+            shape.out_channels,
+            |gw, gb| conv_transpose2d_backward_weight(shape, x, g.data(), gw, Some(gb)),
         );
-        if want_w {
-            grads.add(self.w, gw_t);
-        }
-        if let (Some(b), true) = (self.b, want_b) {
-            grads.add(b, gb_t);
-        }
     }
 }
