@@ -237,7 +237,9 @@ impl<'p> Tape<'p> {
                 rec.flops,
                 elapsed,
             );
-            self.trace.as_mut().unwrap().ops.push(rec_trace);
+            if let Some(trace) = self.trace.as_mut() {
+                trace.ops.push(rec_trace);
+            }
             self.last_push = Some(Instant::now());
         }
         let op = if requires_grad { make_op() } else { Op::Leaf };

@@ -30,7 +30,7 @@ pub struct Conv2d {
     shape: Conv2dShape,
 }
 
-pub(crate) fn parents3<'a>(buf: &'a mut [Var; 3], x: Var, w: Var, b: Option<Var>) -> &'a [Var] {
+pub(crate) fn parents3(buf: &mut [Var; 3], x: Var, w: Var, b: Option<Var>) -> &[Var] {
     *buf = [x, w, b.unwrap_or(w)];
     if b.is_some() {
         &buf[..]

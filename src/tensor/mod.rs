@@ -157,7 +157,7 @@ impl Tensor {
             0 => (1, 1),
             _ => {
                 let cols = dims[dims.len() - 1];
-                (if cols == 0 { 0 } else { self.len() / cols }, cols)
+                (self.len().checked_div(cols).unwrap_or(0), cols)
             }
         }
     }

@@ -244,8 +244,8 @@ impl Trainer {
 
     fn steps_per_epoch(&self) -> usize {
         let c = &self.config;
-        let full = if c.batch_unlabelled > 0 {
-            self.unlabelled.len() / c.batch_unlabelled
+        let full = if let Some(n) = self.unlabelled.len().checked_div(c.batch_unlabelled) {
+            n
         } else {
             self.labelled.len().div_ceil(c.batch_labelled.max(1))
         };
