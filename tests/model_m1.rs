@@ -21,6 +21,7 @@ fn m1_loss_gradient_matches_finite_differences() {
         hidden: vec![4],
         activation: "softplus".into(),
         head: HeadKind::Softmax,
+        likelihood: sparselabel::models::likelihood::Likelihood::Bernoulli,
     };
     let model = M1::new(&mut store, "m1", config, &mut stream(1, "init")).unwrap();
     let mut r = stream(2, "x");

@@ -40,6 +40,7 @@ fn build(model: &str, store: &mut ParamStore) -> Result<Box<dyn Model>> {
                 hidden: vec![500, 500],
                 activation: "relu".into(),
                 head: HeadKind::Softmax,
+                likelihood: crate::models::likelihood::Likelihood::Bernoulli,
             };
             Ok(Box::new(M1::new(store, "m1", c, &mut rng)?))
         }

@@ -56,6 +56,10 @@ pub struct TrainArgs {
     /// M1+M2: epochs of M1 before M2 trains on its latent codes.
     #[arg(long)]
     pub pretrain_epochs: Option<usize>,
+    /// Observation model: bernoulli (images, [0,1] data; dynamic
+    /// binarisation) or gaussian (continuous features; no binarisation).
+    #[arg(long)]
+    pub likelihood: Option<String>,
     /// Epochs over which the KL weight rises from 0 to 1.
     #[arg(long)]
     pub kl_warmup: Option<usize>,
@@ -135,6 +139,12 @@ fn resolve(args: &TrainArgs) -> Result<TrainConfig> {
     }
     if let Some(v) = args.pretrain_epochs {
         c.pretrain_epochs = v;
+    }
+    if let Some(v) = &args.likelihood {
+        c.likelihood = v.clone();
+        if v == "gaussian" {
+            c.binarize = "none".into();
+        }
     }
     if let Some(v) = args.kl_warmup {
         c.kl_warmup_epochs = v;

@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::head::{HeadKind, LinearHead};
+use super::likelihood::Likelihood;
 use super::{Batch, EpochContext, Loss, Model};
 use crate::autograd::{ParamStore, Tape, Var};
 use crate::nn::{Activation, Init, Mlp};
@@ -33,6 +34,8 @@ pub struct M1Config {
     pub activation: String,
     /// The classifier on the posterior means.
     pub head: HeadKind,
+    /// The observation model p(x | z).
+    pub likelihood: Likelihood,
 }
 
 /// The M1 model.
@@ -59,7 +62,7 @@ impl M1 {
         enc_sizes.push(2 * config.z_dim);
         let mut dec_sizes = vec![config.z_dim];
         dec_sizes.extend(config.hidden.iter().rev());
-        dec_sizes.push(config.input_dim);
+        dec_sizes.push(config.likelihood.output_width(config.input_dim));
         let enc = Mlp::new(
             store,
             &format!("{prefix}.enc"),
@@ -114,8 +117,11 @@ impl M1 {
     ) -> Var {
         let (mu, lv) = self.encode(tape, x);
         let z = ops::gaussian_sample(tape, mu, lv, rng);
-        let logits = self.dec.forward(tape, z);
-        let rec = ops::bce_with_logits(tape, logits, x);
+        let out = self.dec.forward(tape, z);
+        let rec = self
+            .config
+            .likelihood
+            .negative_log_likelihood(tape, out, x, None);
         let kl = ops::kl_std_normal(tape, mu, lv);
         let kl = if kl_weight == 1.0 {
             kl

@@ -25,16 +25,7 @@ use crate::ops;
 use crate::rng::StreamRng;
 use crate::tensor::Tensor;
 
-/// The observation model p(x | y, z).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Likelihood {
-    /// Independent Bernoulli pixels (logits from the decoder).
-    Bernoulli,
-    /// Diagonal Gaussian with a mean and a log-variance from the decoder
-    /// (log-variance clamped to [−8, 8] for stability).
-    Gaussian,
-}
+pub use super::likelihood::Likelihood;
 
 /// M2's architecture and loss weights.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -137,10 +128,7 @@ impl M2 {
         let qz_out = Linear::new(store, "qz.out", hl, 2 * z, Init::GlorotNormal, rng);
         let px_in = ConditionedInput::new(store, "px.in", z, k, h0, rng);
         let px_rest = rest(store, "px.hidden", rng);
-        let out_width = match config.likelihood {
-            Likelihood::Bernoulli => d,
-            Likelihood::Gaussian => 2 * d,
-        };
+        let out_width = config.likelihood.output_width(d);
         let px_out = Linear::new(store, "px.out", hl, out_width, Init::GlorotNormal, rng);
         let feature_mask = store.add_buffer("px.feature_mask", Tensor::full(&[d], 1.0));
         Ok(M2 {
@@ -211,20 +199,11 @@ impl M2 {
         let zw = self.px_in.linear.forward(tape, zs);
         let hp = self.trunk(tape, zw, &self.px_in, &self.px_rest, ys);
         let out = self.px_out.forward(tape, hp);
-        let rec = match self.config.likelihood {
-            Likelihood::Bernoulli => ops::bce_with_logits(tape, out, x_rows),
-            Likelihood::Gaussian => {
-                let d = self.config.input_dim;
-                let mean = ops::slice(tape, out, 1, 0, d);
-                let lv = ops::slice(tape, out, 1, d, d);
-                let lv = ops::clamp(tape, lv, -8.0, 8.0);
-                let mask = tape.param(self.feature_mask);
-                let mean = ops::mul(tape, mean, mask);
-                let lv = ops::mul(tape, lv, mask);
-                let log_p = ops::gaussian_log_density(tape, x_rows, mean, lv);
-                ops::neg(tape, log_p)
-            }
-        };
+        let mask = tape.param(self.feature_mask);
+        let rec = self
+            .config
+            .likelihood
+            .negative_log_likelihood(tape, out, x_rows, Some(mask));
         let kl = ops::kl_std_normal(tape, mu, logvar);
         let kl = if kl_weight == 1.0 {
             kl

@@ -3,6 +3,7 @@
 //! parameters live in the caller's `ParamStore`.
 
 pub mod head;
+pub mod likelihood;
 pub mod m1;
 pub mod m1m2;
 pub mod m2;
@@ -115,7 +116,7 @@ pub fn build(
                 hidden: config.hidden.clone(),
                 activation: config.activation.clone(),
                 alpha,
-                likelihood: m2::Likelihood::Bernoulli,
+                likelihood: likelihood::Likelihood::parse(&config.likelihood)?,
             };
             Ok(Box::new(m2::M2::new(store, c, rng)?))
         }
@@ -159,5 +160,6 @@ fn m1_config(config: &TrainConfig, spec: &ModelSpec) -> crate::Result<m1::M1Conf
         hidden: config.hidden.clone(),
         activation: config.activation.clone(),
         head: head::HeadKind::parse(&config.head)?,
+        likelihood: likelihood::Likelihood::parse(&config.likelihood)?,
     })
 }

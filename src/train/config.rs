@@ -51,6 +51,11 @@ pub struct TrainConfig {
     /// Weight of the labelled cross-entropy (per example); `None` takes
     /// 0.1·N/N_l, the paper's convention.
     pub alpha: Option<f32>,
+    /// Observation model of the data: `bernoulli` (binary or [0, 1] data,
+    /// e.g. images) or `gaussian` (continuous features, standardised with
+    /// the training split's mean and spread; needs `binarize: none`).
+    #[serde(default = "default_likelihood")]
+    pub likelihood: String,
     /// Epochs over which the KL terms' weight rises linearly from 0 to 1
     /// (0: no warm-up).
     #[serde(default)]
@@ -96,6 +101,7 @@ impl Default for TrainConfig {
             z_dim: 50,
             alpha: None,
             kl_warmup_epochs: 0,
+            likelihood: default_likelihood(),
             head: "softmax".into(),
             pretrain_epochs: 0,
             m2_hidden: vec![300],
@@ -105,6 +111,10 @@ impl Default for TrainConfig {
             test_every_epoch: false,
         }
     }
+}
+
+fn default_likelihood() -> String {
+    "bernoulli".into()
 }
 
 /// A named configuration with what it is for.
@@ -287,6 +297,18 @@ impl TrainConfig {
                 "binarize '{}' must be dynamic or none",
                 self.binarize
             ));
+        }
+        if !matches!(self.likelihood.as_str(), "bernoulli" | "gaussian") {
+            return bad(format!(
+                "--likelihood {} must be bernoulli or gaussian",
+                self.likelihood
+            ));
+        }
+        if self.likelihood == "gaussian" && self.binarize != "none" {
+            return bad(
+                "a gaussian likelihood models the features as they are: binarize must be none"
+                    .into(),
+            );
         }
         if !matches!(self.head.as_str(), "softmax" | "logistic" | "svm") {
             return bad(format!("--head {} must be softmax or svm", self.head));

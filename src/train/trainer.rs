@@ -80,6 +80,44 @@ pub struct Trainer {
     quiet: bool,
 }
 
+/// Scales every feature to zero mean and unit spread with the training
+/// split's statistics (a constant feature is only centred), for Gaussian
+/// likelihoods; recomputed identically on resume and eval.
+fn standardize(splits: &mut Splits) {
+    let (n, d) = (splits.train.n, splits.train.dim);
+    let mut mean = vec![0f64; d];
+    let mut var = vec![0f64; d];
+    for row in splits.train.x.chunks_exact(d) {
+        for (m, &v) in mean.iter_mut().zip(row) {
+            *m += v as f64;
+        }
+    }
+    mean.iter_mut().for_each(|m| *m /= n.max(1) as f64);
+    for row in splits.train.x.chunks_exact(d) {
+        for ((s, &v), m) in var.iter_mut().zip(row).zip(&mean) {
+            *s += (v as f64 - m).powi(2);
+        }
+    }
+    let inv: Vec<f64> = var
+        .iter()
+        .map(|s| {
+            let sd = (s / n.max(1) as f64).sqrt();
+            if sd > 1e-12 {
+                1.0 / sd
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    for ds in [&mut splits.train, &mut splits.validation, &mut splits.test] {
+        for row in ds.x.chunks_exact_mut(d) {
+            for ((v, m), s) in row.iter_mut().zip(&mean).zip(&inv) {
+                *v = ((*v as f64 - m) * s) as f32;
+            }
+        }
+    }
+}
+
 type Built = (Splits, Vec<usize>, Vec<usize>, ParamStore, Box<dyn Model>);
 
 fn build(config: &TrainConfig) -> Result<Built> {
@@ -88,6 +126,9 @@ fn build(config: &TrainConfig) -> Result<Built> {
     if let Some(n) = config.train_limit {
         let keep: Vec<usize> = (0..n.min(splits.train.n)).collect();
         splits.train = splits.train.subset(&keep);
+    }
+    if config.likelihood == "gaussian" {
+        standardize(&mut splits);
     }
     let train = &splits.train;
     let labels = train.labels.as_ref().ok_or_else(|| {

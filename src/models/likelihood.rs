@@ -1,0 +1,67 @@
+//! Observation models p(x | ·) shared by the VAEs: the decoder's output
+//! width and the per-example negative log-likelihood.
+
+use serde::{Deserialize, Serialize};
+
+use crate::autograd::{Tape, Var};
+use crate::ops;
+
+/// The observation model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Likelihood {
+    /// Independent Bernoulli features in [0, 1] (logits from the decoder).
+    Bernoulli,
+    /// Diagonal Gaussian with a mean and a log-variance from the decoder
+    /// (log-variance clamped to [−8, 8] for stability), for continuous
+    /// features such as sensor data or latent codes.
+    Gaussian,
+}
+
+impl Likelihood {
+    /// Parses `bernoulli` or `gaussian`.
+    pub fn parse(s: &str) -> crate::Result<Self> {
+        match s {
+            "bernoulli" => Ok(Likelihood::Bernoulli),
+            "gaussian" => Ok(Likelihood::Gaussian),
+            _ => Err(crate::Error::Usage(format!(
+                "likelihood '{s}' must be bernoulli or gaussian"
+            ))),
+        }
+    }
+
+    /// Decoder output width for `dim` features.
+    pub fn output_width(self, dim: usize) -> usize {
+        match self {
+            Likelihood::Bernoulli => dim,
+            Likelihood::Gaussian => 2 * dim,
+        }
+    }
+
+    /// −log p(x | out) per row for decoder output `out` and data x: (B, D).
+    /// `mask` (D), if given, zeroes the Gaussian's mean and log-variance of
+    /// ignored features (fed as zeros), so they add a constant only.
+    pub fn negative_log_likelihood(
+        self,
+        tape: &mut Tape,
+        out: Var,
+        x: Var,
+        mask: Option<Var>,
+    ) -> Var {
+        match self {
+            Likelihood::Bernoulli => ops::bce_with_logits(tape, out, x),
+            Likelihood::Gaussian => {
+                let d = tape.shape(x)[1];
+                let mut mean = ops::slice(tape, out, 1, 0, d);
+                let lv = ops::slice(tape, out, 1, d, d);
+                let mut lv = ops::clamp(tape, lv, -8.0, 8.0);
+                if let Some(m) = mask {
+                    mean = ops::mul(tape, mean, m);
+                    lv = ops::mul(tape, lv, m);
+                }
+                let log_p = ops::gaussian_log_density(tape, x, mean, lv);
+                ops::neg(tape, log_p)
+            }
+        }
+    }
+}
