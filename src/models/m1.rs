@@ -179,10 +179,12 @@ impl Model for M1 {
         } else {
             tape.constant(batch.labelled.clone())
         };
+        let examples = tape.shape(x)[0];
         let total = self.negative_elbo(tape, x, batch.kl_weight, rng);
         Loss {
             total,
             terms: vec![("negative_elbo", total)],
+            examples,
         }
     }
 

@@ -274,7 +274,11 @@ impl Model for M2 {
         for &p in &parts[1..] {
             total = ops::add(tape, total, p);
         }
-        Loss { total, terms }
+        Loss {
+            total,
+            terms,
+            examples: bl + bu,
+        }
     }
 }
 

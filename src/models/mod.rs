@@ -37,6 +37,8 @@ pub struct Loss {
     pub total: Var,
     /// Named scalar parts, e.g. `("labelled_elbo", v)`.
     pub terms: Vec<(&'static str, Var)>,
+    /// How many examples of the batch the loss used (for throughput).
+    pub examples: usize,
 }
 
 /// What a model sees at epoch boundaries: the epoch (0-based), the

@@ -74,6 +74,7 @@ pub struct Trainer {
     epoch: usize,
     step_in_epoch: usize,
     loss_sums: Vec<f64>,
+    examples_total: u64,
     term_names: Vec<&'static str>,
     elapsed_before: f64,
     interrupt: Arc<AtomicBool>,
@@ -190,6 +191,7 @@ impl Trainer {
             epoch: 0,
             step_in_epoch: 0,
             loss_sums: Vec::new(),
+            examples_total: 0,
             term_names: Vec::new(),
             elapsed_before: 0.0,
             interrupt: Arc::new(AtomicBool::new(false)),
@@ -245,6 +247,7 @@ impl Trainer {
             epoch,
             step_in_epoch,
             loss_sums,
+            examples_total: ck.counters.get("examples_total").copied().unwrap_or(0) as u64,
             term_names: Vec::new(),
             elapsed_before,
             interrupt: Arc::new(AtomicBool::new(false)),
@@ -301,6 +304,7 @@ impl Trainer {
             ("epoch".into(), self.epoch as i64),
             ("step_in_epoch".into(), self.step_in_epoch as i64),
             ("elapsed_bits".into(), elapsed.to_bits() as i64),
+            ("examples_total".into(), self.examples_total as i64),
         ];
         for (i, s) in self.loss_sums.iter().enumerate() {
             counters.push((format!("loss_sum.{i:02}"), s.to_bits() as i64));
@@ -330,7 +334,9 @@ impl Trainer {
     }
 
     /// One optimisation step on the given indices; returns the loss parts.
-    fn step(&mut self, unl: &[usize]) -> Result<Vec<(&'static str, f32)>> {
+    /// One optimisation step; returns the named loss parts and how many
+    /// examples the model used.
+    fn step(&mut self, unl: &[usize]) -> Result<(Vec<(&'static str, f32)>, usize)> {
         let c = &self.config;
         let bin = c.binarize == "dynamic";
         let train = &self.splits.train;
@@ -370,15 +376,13 @@ impl Trainer {
         }
         let lr = c.schedule.lr_at(self.epoch);
         self.opt.step(&mut self.store, lr);
-        Ok(parts)
+        Ok((parts, loss.examples))
     }
 
     /// Trains the remaining epochs; writes metrics, checkpoints and summary.
     pub fn run(&mut self) -> Result<Outcome> {
         let steps = self.steps_per_epoch();
         let epochs = self.config.epochs;
-        let examples_per_step =
-            self.config.batch_unlabelled + self.config.batch_labelled.min(self.labelled.len());
         let started = Instant::now();
         let elapsed = |s: &Self| s.elapsed_before + started.elapsed().as_secs_f64();
         let bar = ProgressBar::new((epochs * steps) as u64);
@@ -403,7 +407,7 @@ impl Trainer {
             // The epoch's permutation, re-drawn identically when resuming.
             self.streams.order = self.streams.order_at_epoch_start.clone();
             let order = permutation(self.unlabelled.len(), &mut self.streams.order);
-            let mut steps_done_now = 0usize;
+            let mut examples_now = 0usize;
             while self.step_in_epoch < steps {
                 if self.interrupt.load(Ordering::SeqCst) {
                     self.save_checkpoint(elapsed(self))?;
@@ -416,7 +420,9 @@ impl Trainer {
                     .iter()
                     .map(|&p| self.unlabelled[p])
                     .collect();
-                let parts = self.step(&unl)?;
+                let (parts, used) = self.step(&unl)?;
+                examples_now += used;
+                self.examples_total += used as u64;
                 if self.loss_sums.len() != parts.len() {
                     self.loss_sums = vec![0.0; parts.len()];
                 }
@@ -425,10 +431,8 @@ impl Trainer {
                 }
                 self.term_names = parts.iter().map(|(n, _)| *n).collect();
                 self.step_in_epoch += 1;
-                steps_done_now += 1;
                 bar.set_prefix(format!("epoch {}/{}", self.epoch + 1, epochs));
-                let rate = (steps_done_now * examples_per_step) as f64
-                    / epoch_start.elapsed().as_secs_f64().max(1e-9);
+                let rate = examples_now as f64 / epoch_start.elapsed().as_secs_f64().max(1e-9);
                 bar.set_message(format!("loss {:.2} {:.0} ex/s", parts[0].1, rate));
                 bar.inc(1);
             }
@@ -464,7 +468,7 @@ impl Trainer {
             "validation_coarse_accuracy": validation.coarse_accuracy,
                 "test_accuracy": test.as_ref().map(|t| t.accuracy),
                 "seconds": epoch_seconds,
-                "examples_per_second": (steps_done_now * examples_per_step) as f64 / epoch_seconds.max(1e-9),
+                "examples_per_second": examples_now as f64 / epoch_seconds.max(1e-9),
             });
             self.run.append_metrics(&record)?;
             if !self.quiet {
@@ -488,7 +492,7 @@ impl Trainer {
         bar.finish_and_clear();
         let test = evaluate(self.model.as_ref(), &self.store, &self.splits.test)?;
         let wall = elapsed(self);
-        let total_examples = (epochs * steps * examples_per_step) as f64;
+        let total_examples = self.examples_total as f64;
         let summary = json!({
             "model": self.model.name(),
             "preset": self.config.preset,
