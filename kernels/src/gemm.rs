@@ -140,6 +140,23 @@ fn span(rows: usize, cols: usize, rs: usize, cs: usize) -> usize {
     }
 }
 
+/// [`check_lengths`] plus the rule of the fast paths: C's strides must not
+/// make two output elements share a slot.
+fn check_product(
+    name: &str,
+    (m, n, k): (usize, usize, usize),
+    a: (usize, usize, usize),
+    b: (usize, usize, usize),
+    c: (usize, usize, usize),
+) {
+    check_lengths(name, m, n, k, a, b, c);
+    let (rsc, csc) = (c.1, c.2);
+    assert!(
+        (m <= 1 || rsc > 0) && (n <= 1 || csc > 0),
+        "{name}: C strides ({rsc}, {csc}) make output elements alias"
+    );
+}
+
 /// Panics unless the three slices hold every element the product touches.
 #[allow(clippy::too_many_arguments)]
 fn check_lengths(
@@ -205,18 +222,12 @@ pub fn sgemm_strided(
     rsc: usize,
     csc: usize,
 ) {
-    check_lengths(
+    check_product(
         "sgemm_strided",
-        m,
-        n,
-        k,
+        (m, n, k),
         (a.len(), rsa, csa),
         (b.len(), rsb, csb),
         (c.len(), rsc, csc),
-    );
-    assert!(
-        (m <= 1 || rsc > 0) && (n <= 1 || csc > 0),
-        "sgemm_strided: C strides ({rsc}, {csc}) make output elements alias"
     );
     if m == 0 || n == 0 {
         return;
@@ -332,18 +343,12 @@ pub fn sgemm_strided_serial(
     rsc: usize,
     csc: usize,
 ) {
-    check_lengths(
+    check_product(
         "sgemm_strided_serial",
-        m,
-        n,
-        k,
+        (m, n, k),
         (a.len(), rsa, csa),
         (b.len(), rsb, csb),
         (c.len(), rsc, csc),
-    );
-    assert!(
-        (m <= 1 || rsc > 0) && (n <= 1 || csc > 0),
-        "sgemm_strided_serial: C strides ({rsc}, {csc}) make output elements alias"
     );
     if m == 0 || n == 0 {
         return;
