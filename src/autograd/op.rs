@@ -46,6 +46,7 @@ op_enum! {
     Linear(ops::linear::Linear),
     Conv2d(ops::conv::Conv2d),
     ConvTranspose2d(ops::conv_transpose::ConvTranspose2d),
+    MaxPool2d(ops::pool::MaxPool2d),
     Unary(ops::activation::Unary),
     Sum(ops::reduce::Sum),
     LogSumExp(ops::reduce::LogSumExp),

@@ -11,6 +11,7 @@ pub mod linear;
 pub mod losses;
 pub mod matmul;
 pub mod normalize;
+pub mod pool;
 pub mod reduce;
 pub mod sample;
 pub mod shape;
@@ -32,6 +33,7 @@ pub use losses::{
 };
 pub use matmul::matmul;
 pub use normalize::{clamp, dropout, l2_normalize_rows, mask};
+pub use pool::max_pool2d;
 pub use reduce::{logsumexp, mean, mean_all, sum, sum_all};
 pub use sample::{gaussian_sample, gumbel_softmax, straight_through};
 pub use shape::{concat, gather_rows, reshape, slice, split, tile, transpose};
