@@ -14,6 +14,7 @@
 //! | sqrt | √x | 1/(2y) |
 //! | square | x² | 2x |
 
+use rayon::prelude::*;
 use sparselabel_kernels::elementwise as ew;
 
 use crate::autograd::{Backward, Grads, Op, Record, Tape, Values, Var};
@@ -96,6 +97,43 @@ impl UnaryKind {
     }
 }
 
+/// Element-wise maps over at least this many values run on rayon in chunks
+/// of [`PAR_CHUNK`] values. The chunk size is fixed (never derived from the
+/// thread count), so results are the same on any number of threads.
+pub(crate) const PAR_MIN: usize = 1 << 16;
+/// Chunk of a parallel element-wise map (a multiple of every SIMD width).
+pub(crate) const PAR_CHUNK: usize = 1 << 14;
+
+/// y = f(x) chunk by chunk, in parallel for large inputs.
+pub(crate) fn par_map(x: &[f32], y: &mut [f32], f: impl Fn(&[f32], &mut [f32]) + Sync) {
+    if y.len() >= PAR_MIN {
+        x.par_chunks(PAR_CHUNK)
+            .zip(y.par_chunks_mut(PAR_CHUNK))
+            .for_each(|(x, y)| f(x, y));
+    } else {
+        f(x, y);
+    }
+}
+
+/// dx = f(x, y, dy, dx) chunk by chunk, in parallel for large inputs.
+fn par_map_backward(
+    x: &[f32],
+    y: &[f32],
+    dy: &[f32],
+    dx: &mut [f32],
+    f: impl Fn(&[f32], &[f32], &[f32], &mut [f32]) + Sync,
+) {
+    if dx.len() >= PAR_MIN {
+        x.par_chunks(PAR_CHUNK)
+            .zip(y.par_chunks(PAR_CHUNK))
+            .zip(dy.par_chunks(PAR_CHUNK))
+            .zip(dx.par_chunks_mut(PAR_CHUNK))
+            .for_each(|(((x, y), dy), dx)| f(x, y, dy, dx));
+    } else {
+        f(x, y, dy, dx);
+    }
+}
+
 /// An element-wise map node.
 pub struct Unary {
     kind: UnaryKind,
@@ -106,7 +144,7 @@ pub struct Unary {
 pub fn unary(tape: &mut Tape, kind: UnaryKind, x: Var) -> Var {
     let vx = tape.value(x);
     let mut out = Tensor::zeros(vx.shape());
-    kind.forward(vx.data(), out.data_mut());
+    par_map(vx.data(), out.data_mut(), |x, y| kind.forward(x, y));
     let flops = out.len() as u64;
     tape.push(
         Record {
@@ -123,7 +161,10 @@ impl Backward for Unary {
     fn backward(&self, vals: &Values, out: &Tensor, g: &Tensor, grads: &mut Grads) {
         let x = vals.get(self.x);
         if let Some(gx) = grads.acc(self.x, vals) {
-            self.kind.backward(x.data(), out.data(), g.data(), gx);
+            let kind = self.kind;
+            par_map_backward(x.data(), out.data(), g.data(), gx, |x, y, dy, dx| {
+                kind.backward(x, y, dy, dx)
+            });
         }
     }
 }

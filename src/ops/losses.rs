@@ -17,7 +17,7 @@ use sparselabel_kernels::elementwise as ew;
 use sparselabel_kernels::reduce as kr;
 
 use crate::autograd::{Backward, Grads, Op, Record, Tape, Values, Var};
-use crate::tensor::Tensor;
+use crate::tensor::{pool, Tensor};
 
 const LOG_2PI: f32 = 1.837_877_1;
 
@@ -53,13 +53,14 @@ pub struct BceWithLogits {
 pub fn bce_with_logits(tape: &mut Tape, logits: Var, targets: Var) -> Var {
     let (rows, cols) = same_shape(tape, "bce_with_logits", &[logits, targets]);
     let (l, t) = (tape.value(logits).data(), tape.value(targets).data());
-    let mut per = vec![0f32; l.len()];
-    ew::softplus_forward(l, &mut per);
+    let mut per = pool::zeroed(l.len());
+    super::activation::par_map(l, &mut per, ew::softplus_forward);
     for ((p, &lv), &tv) in per.iter_mut().zip(l).zip(t) {
         *p -= tv * lv;
     }
     let mut sums = vec![0f32; rows];
     kr::row_sum(&per, cols, &mut sums);
+    pool::give(per);
     let out = Tensor::new(&rows_shape(tape, logits), sums);
     let flops = 5 * (rows * cols) as u64;
     tape.push(
@@ -79,8 +80,8 @@ impl Backward for BceWithLogits {
         let (_, cols) = l.rows_cols();
         let (ld, td, gd) = (l.data(), t.data(), g.data());
         if let Some(gl) = grads.acc(self.logits, vals) {
-            let mut sig = vec![0f32; ld.len()];
-            ew::sigmoid_forward(ld, &mut sig);
+            let mut sig = pool::zeroed(ld.len());
+            super::activation::par_map(ld, &mut sig, ew::sigmoid_forward);
             for ((grow, srow), (trow, &gr)) in gl
                 .chunks_exact_mut(cols)
                 .zip(sig.chunks_exact(cols))
@@ -90,6 +91,7 @@ impl Backward for BceWithLogits {
                     *d += gr * (sv - tv);
                 }
             }
+            pool::give(sig);
         }
         if let Some(gt) = grads.acc(self.targets, vals) {
             for i in 0..gt.len() {

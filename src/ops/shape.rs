@@ -261,7 +261,7 @@ pub fn tile(tape: &mut Tape, x: Var, times: usize) -> Var {
     );
     let mut shape = vx.shape().to_vec();
     shape[0] *= times;
-    let mut data = Vec::with_capacity(vx.len() * times);
+    let mut data = crate::tensor::pool::with_capacity(vx.len() * times);
     for _ in 0..times {
         data.extend_from_slice(vx.data());
     }
@@ -304,7 +304,7 @@ pub fn gather_rows(tape: &mut Tape, table: Var, indices: &[usize]) -> Var {
         vt.shape()
     );
     let (k, d) = (vt.shape()[0], vt.shape()[1]);
-    let mut data = Vec::with_capacity(indices.len() * d);
+    let mut data = crate::tensor::pool::with_capacity(indices.len() * d);
     for &i in indices {
         assert!(i < k, "gather_rows: index {i} out of range for {k} rows");
         data.extend_from_slice(&vt.data()[i * d..(i + 1) * d]);

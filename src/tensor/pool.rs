@@ -51,6 +51,19 @@ pub fn filled(n: usize, value: f32) -> Vec<f32> {
     vec![value; n]
 }
 
+/// An empty buffer with room for `n` values, reused from the pool when one of
+/// that capacity is free: for outputs built by `extend`/`push` (tile, gather).
+pub fn with_capacity(n: usize) -> Vec<f32> {
+    if n >= MIN_POOLED {
+        let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(v) = pool.by_len.get_mut(&n).and_then(|list| list.pop()) {
+            pool.bytes -= n * 4;
+            return v;
+        }
+    }
+    Vec::with_capacity(n)
+}
+
 /// Returns a buffer to the pool (or frees it).
 pub fn give(mut v: Vec<f32>) {
     let cap = v.capacity();
