@@ -78,6 +78,11 @@ pub struct Gradients {
 }
 
 impl Gradients {
+    /// Takes the parameter gradients and the buffer updates out, by value.
+    pub fn into_params_and_buffers(self) -> (Vec<(ParamId, Tensor)>, Vec<(ParamId, Tensor)>) {
+        (self.params, self.buffers)
+    }
+
     /// Gradients of the parameters that received one, in parameter order.
     pub fn params(&self) -> impl Iterator<Item = (ParamId, &Tensor)> {
         self.params.iter().map(|(i, t)| (*i, t))

@@ -47,8 +47,7 @@ pub fn run() -> (Value, String) {
         let g = tape.backward(loss).expect("backward");
         let table = tape.take_trace().map(|t| t.to_table());
         drop(tape);
-        store.zero_grad();
-        store.accumulate(&g);
+        store.set_grads(g);
         opt.step(&mut store, 1e-3);
         table
     };

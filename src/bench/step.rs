@@ -96,8 +96,7 @@ pub fn run(
             }
         }
         drop(tape);
-        store.zero_grad();
-        store.accumulate(&g);
+        store.set_grads(g);
         opt.step(&mut store, 3e-4);
         if s >= warmup {
             times.push(t0.elapsed().as_secs_f64());
