@@ -84,23 +84,10 @@ pub fn max_pool2d(tape: &mut Tape, x: Var, geo: PoolGeometry) -> Var {
             {
                 let base = (t * per + pi) * plane_in;
                 let xp = &xd[base..base + plane_in];
-                for i in 0..oh {
-                    for j in 0..ow {
-                        let mut best = i * s * w + j * s;
-                        for p in 0..k {
-                            let row = (i * s + p) * w + j * s;
-                            for q in 0..k {
-                                // Strictly greater: the first maximum wins;
-                                // a NaN never wins (and stays visible to
-                                // the finiteness guard upstream).
-                                if xp[row + q] > xp[best] {
-                                    best = row + q;
-                                }
-                            }
-                        }
-                        yp[i * ow + j] = xp[best];
-                        ap[i * ow + j] = (base + best) as u32;
-                    }
+                if k == 2 && s == 2 {
+                    pool_2x2(xp, w, yp, ap, ow, base);
+                } else {
+                    pool_any(xp, w, k, s, yp, ap, ow, base);
                 }
             }
         });
@@ -110,6 +97,60 @@ pub fn max_pool2d(tape: &mut Tape, x: Var, geo: PoolGeometry) -> Var {
         flops: (n * c * plane_out * k * k) as u64,
     };
     tape.push(rec, out, || Op::MaxPool2d(MaxPool2d { x, argmax }))
+}
+
+/// One plane, any window and stride: the first maximum in row-major order
+/// wins (only a strictly greater value replaces it). `ap` gets `base` + the
+/// winner's index.
+#[allow(clippy::too_many_arguments)]
+fn pool_any(
+    xp: &[f32],
+    w: usize,
+    k: usize,
+    s: usize,
+    yp: &mut [f32],
+    ap: &mut [u32],
+    ow: usize,
+    base: usize,
+) {
+    for (i, (yr, ar)) in yp.chunks_mut(ow).zip(ap.chunks_mut(ow)).enumerate() {
+        for (j, (y, a)) in yr.iter_mut().zip(ar).enumerate() {
+            let mut best = i * s * w + j * s;
+            for p in 0..k {
+                let row = (i * s + p) * w + j * s;
+                for q in 0..k {
+                    if xp[row + q] > xp[best] {
+                        best = row + q;
+                    }
+                }
+            }
+            *y = xp[best];
+            *a = (base + best) as u32;
+        }
+    }
+}
+
+/// The 2×2 stride-2 case of [`pool_any`] (same winners), two input rows at
+/// a time.
+fn pool_2x2(xp: &[f32], w: usize, yp: &mut [f32], ap: &mut [u32], ow: usize, base: usize) {
+    for (i, (yr, ar)) in yp.chunks_mut(ow).zip(ap.chunks_mut(ow)).enumerate() {
+        let top = 2 * i * w;
+        let (r0, r1) = (&xp[top..top + 2 * ow], &xp[top + w..top + w + 2 * ow]);
+        for (j, (y, a)) in yr.iter_mut().zip(ar).enumerate() {
+            let (mut best, mut m) = (top + 2 * j, r0[2 * j]);
+            for (idx, v) in [
+                (top + 2 * j + 1, r0[2 * j + 1]),
+                (top + w + 2 * j, r1[2 * j]),
+                (top + w + 2 * j + 1, r1[2 * j + 1]),
+            ] {
+                if v > m {
+                    (best, m) = (idx, v);
+                }
+            }
+            *y = m;
+            *a = (base + best) as u32;
+        }
+    }
 }
 
 impl Backward for MaxPool2d {
