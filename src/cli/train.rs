@@ -56,6 +56,10 @@ pub struct TrainArgs {
     /// M1+M2: epochs of M1 before M2 trains on its latent codes.
     #[arg(long)]
     pub pretrain_epochs: Option<usize>,
+    /// Networks of M1/M2: mlp (any data) or conv (convolutional; image
+    /// data only: mnist, fashion-mnist, idx:DIR, images:DIR).
+    #[arg(long)]
+    pub arch: Option<String>,
     /// Observation model: bernoulli (images, [0,1] data; dynamic
     /// binarisation) or gaussian (continuous features; no binarisation).
     #[arg(long)]
@@ -139,6 +143,9 @@ fn resolve(args: &TrainArgs) -> Result<TrainConfig> {
     }
     if let Some(v) = args.pretrain_epochs {
         c.pretrain_epochs = v;
+    }
+    if let Some(v) = &args.arch {
+        c.arch = v.clone();
     }
     if let Some(v) = &args.likelihood {
         c.likelihood = v.clone();

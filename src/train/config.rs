@@ -42,7 +42,13 @@ pub struct TrainConfig {
     pub threads: usize,
     /// `dynamic` (fresh Bernoulli draw per batch) or `none`.
     pub binarize: String,
-    /// Hidden widths of the model's networks.
+    /// Network family of M1 and M2: `mlp` (fully connected, any data) or
+    /// `conv` (convolutional with ReLU whatever `activation` says, image
+    /// data only; see `models::conv_arch`).
+    #[serde(default = "default_arch")]
+    pub arch: String,
+    /// Hidden widths of the model's networks (with `arch: conv`, the dense
+    /// layers of q(z|·) after the convolutions).
     pub hidden: Vec<usize>,
     /// Hidden activation.
     pub activation: String,
@@ -96,6 +102,7 @@ impl Default for TrainConfig {
             label_seed: 1,
             threads: 0,
             binarize: "dynamic".into(),
+            arch: default_arch(),
             hidden: vec![500, 500],
             activation: "relu".into(),
             z_dim: 50,
@@ -115,6 +122,10 @@ impl Default for TrainConfig {
 
 fn default_likelihood() -> String {
     "bernoulli".into()
+}
+
+fn default_arch() -> String {
+    "mlp".into()
 }
 
 /// A named configuration with what it is for.
@@ -310,6 +321,15 @@ impl TrainConfig {
                     .into(),
             );
         }
+        match (self.arch.as_str(), self.model.as_str()) {
+            ("mlp", _) | ("conv", "m1" | "m2") => {}
+            ("conv", m) => {
+                return bad(format!(
+                    "--arch conv is available for m1 and m2, not {m} (use --arch mlp)"
+                ))
+            }
+            (a, _) => return bad(format!("--arch {a} must be mlp or conv")),
+        }
         if !matches!(self.head.as_str(), "softmax" | "logistic" | "svm") {
             return bad(format!("--head {} must be softmax or svm", self.head));
         }
@@ -340,6 +360,27 @@ mod tests {
             assert_eq!(preset(p.name).unwrap(), c);
         }
         assert_eq!(preset("nope").unwrap_err().exit_code(), 2);
+    }
+
+    #[test]
+    fn arch_loads_as_mlp_from_old_configs_and_conv_is_for_m1_and_m2() {
+        let mut v = serde_json::to_value(TrainConfig::default()).unwrap();
+        v.as_object_mut().unwrap().remove("arch");
+        let c: TrainConfig = serde_json::from_value(v).unwrap();
+        assert_eq!(c.arch, "mlp");
+        let bad = |arch: &str, model: &str| {
+            let c = TrainConfig {
+                arch: arch.into(),
+                model: model.into(),
+                pretrain_epochs: 1,
+                ..TrainConfig::default()
+            };
+            c.validate().map_err(|e| e.exit_code())
+        };
+        assert_eq!(bad("conv", "m2"), Ok(()));
+        assert_eq!(bad("conv", "m1"), Ok(()));
+        assert_eq!(bad("conv", "m1m2"), Err(2));
+        assert_eq!(bad("resnet", "m2"), Err(2));
     }
 
     #[test]
