@@ -37,6 +37,7 @@ fn model(config: &TrainConfig, store: &mut ParamStore) -> Box<dyn Model> {
         classes: 10,
         labelled: 100,
         unlabelled: 49_900,
+        image_shape: None,
     };
     build(config, &spec, store, &mut stream(1, "init")).unwrap()
 }

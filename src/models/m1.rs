@@ -7,9 +7,14 @@
 //! E_q[−log p(x | z)] + KL(q(z|x) ‖ p(z)) (one reparameterised sample).
 //! Classifier: a linear head (softmax regression or linear SVM) on μ_φ(x),
 //! refitted on the labelled examples after every epoch.
+//!
+//! Networks: MLPs of widths `hidden`, or with [`Arch::Conv`] (images) a
+//! [`ConvTrunk`] and a [`DenseHead`] for q(z|x) and a [`ConvDecoder`] for
+//! p(x|z) (see [`super::conv_arch`]).
 
 use serde::{Deserialize, Serialize};
 
+use super::conv_arch::{Arch, ConvDecoder, ConvTrunk, DenseHead};
 use super::head::{HeadKind, LinearHead};
 use super::likelihood::Likelihood;
 use super::{Batch, EpochContext, Loss, Model};
@@ -38,25 +43,104 @@ pub struct M1Config {
     pub likelihood: Likelihood,
 }
 
+/// The encoder and decoder networks.
+enum Nets {
+    Mlp {
+        enc: Mlp,
+        dec: Mlp,
+    },
+    Conv {
+        trunk: ConvTrunk,
+        dense: DenseHead,
+        dec: ConvDecoder,
+    },
+}
+
 /// The M1 model.
 pub struct M1 {
     config: M1Config,
-    enc: Mlp,
-    dec: Mlp,
+    nets: Nets,
     head: LinearHead,
 }
 
 impl M1 {
-    /// Creates the parameters in `store` under `prefix` (e.g. `m1`).
+    /// Creates the parameters in `store` under `prefix` (e.g. `m1`), with MLPs.
     pub fn new(
         store: &mut ParamStore,
         prefix: &str,
         config: M1Config,
         rng: &mut StreamRng,
     ) -> crate::Result<Self> {
+        Self::with_arch(store, prefix, config, &Arch::Mlp, rng)
+    }
+
+    /// Creates the parameters in `store` under `prefix` with the networks
+    /// of `arch` (`<prefix>.enc.*`, `<prefix>.dec.*`, `<prefix>.head.*`).
+    pub fn with_arch(
+        store: &mut ParamStore,
+        prefix: &str,
+        config: M1Config,
+        arch: &Arch,
+        rng: &mut StreamRng,
+    ) -> crate::Result<Self> {
         let act = Activation::parse(&config.activation).ok_or_else(|| {
             crate::Error::Usage(format!("unknown activation '{}'", config.activation))
         })?;
+        let nets = match arch {
+            Arch::Mlp => Self::mlp_nets(store, prefix, &config, act, rng),
+            Arch::Conv(conv) => {
+                if conv.input_dim() != config.input_dim || config.hidden.is_empty() {
+                    return Err(crate::Error::Usage(format!(
+                        "--arch conv: image shape {:?} for {} features and hidden widths {:?}",
+                        conv.image, config.input_dim, config.hidden
+                    )));
+                }
+                let act = conv.activation;
+                let enc = format!("{prefix}.enc");
+                let trunk = ConvTrunk::new(store, &enc, conv.image, &conv.channels, act, rng);
+                let dense = DenseHead::new(
+                    store,
+                    &enc,
+                    trunk.features(),
+                    &config.hidden,
+                    2 * config.z_dim,
+                    None,
+                    act,
+                    conv.dropout,
+                    rng,
+                );
+                let [_, h, w] = conv.image;
+                let out_channels = config.likelihood.output_width(config.input_dim) / (h * w);
+                let dec = ConvDecoder::new(
+                    store,
+                    &format!("{prefix}.dec"),
+                    config.z_dim,
+                    conv,
+                    out_channels,
+                    None,
+                    act,
+                    rng,
+                );
+                Nets::Conv { trunk, dense, dec }
+            }
+        };
+        let head = LinearHead::new(
+            store,
+            &format!("{prefix}.head"),
+            config.z_dim,
+            config.classes,
+            config.head,
+        );
+        Ok(M1 { config, nets, head })
+    }
+
+    fn mlp_nets(
+        store: &mut ParamStore,
+        prefix: &str,
+        config: &M1Config,
+        act: Activation,
+        rng: &mut StreamRng,
+    ) -> Nets {
         let mut enc_sizes = vec![config.input_dim];
         enc_sizes.extend(&config.hidden);
         enc_sizes.push(2 * config.z_dim);
@@ -79,19 +163,7 @@ impl M1 {
             Init::HeNormal,
             rng,
         );
-        let head = LinearHead::new(
-            store,
-            &format!("{prefix}.head"),
-            config.z_dim,
-            config.classes,
-            config.head,
-        );
-        Ok(M1 {
-            config,
-            enc,
-            dec,
-            head,
-        })
+        Nets::Mlp { enc, dec }
     }
 
     /// Latent width.
@@ -99,9 +171,21 @@ impl M1 {
         self.config.z_dim
     }
 
-    /// q(z|x)'s mean and log-variance for x: (B, D).
+    /// q(z|x)'s mean and log-variance for x: (B, D) (no dropout).
     pub fn encode(&self, tape: &mut Tape, x: Var) -> (Var, Var) {
-        let h = self.enc.forward(tape, x);
+        self.encode_with(tape, x, None)
+    }
+
+    /// As [`M1::encode`], with dropout (conv networks) drawn from `rng` when
+    /// given and the tape is in training mode.
+    fn encode_with(&self, tape: &mut Tape, x: Var, rng: Option<&mut StreamRng>) -> (Var, Var) {
+        let h = match &self.nets {
+            Nets::Mlp { enc, .. } => enc.forward(tape, x),
+            Nets::Conv { trunk, dense, .. } => {
+                let f = trunk.forward(tape, x);
+                dense.forward(tape, f, rng)
+            }
+        };
         let z = self.config.z_dim;
         (ops::slice(tape, h, 1, 0, z), ops::slice(tape, h, 1, z, z))
     }
@@ -115,9 +199,12 @@ impl M1 {
         kl_weight: f32,
         rng: &mut StreamRng,
     ) -> Var {
-        let (mu, lv) = self.encode(tape, x);
+        let (mu, lv) = self.encode_with(tape, x, Some(&mut *rng));
         let z = ops::gaussian_sample(tape, mu, lv, rng);
-        let out = self.dec.forward(tape, z);
+        let out = match &self.nets {
+            Nets::Mlp { dec, .. } => dec.forward(tape, z),
+            Nets::Conv { dec, .. } => dec.forward(tape, z),
+        };
         let rec = self
             .config
             .likelihood

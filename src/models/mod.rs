@@ -2,11 +2,13 @@
 //! a fresh tape from a [`Batch`] and predicts classes for evaluation; its
 //! parameters live in the caller's `ParamStore`.
 
+pub mod conv_arch;
 pub mod head;
 pub mod likelihood;
 pub mod m1;
 pub mod m1m2;
 pub mod m2;
+pub mod m2_conv;
 
 use crate::rng::StreamRng as InitRng;
 use crate::train::TrainConfig;
@@ -92,6 +94,8 @@ pub struct ModelSpec {
     pub labelled: usize,
     /// Unlabelled training examples.
     pub unlabelled: usize,
+    /// (C, H, W) when the examples are images (needed by `--arch conv`).
+    pub image_shape: Option<[usize; 3]>,
 }
 
 /// Builds the model named by `config.model`, adding its parameters to `store`.
@@ -109,6 +113,12 @@ pub fn build(
             0.1 * (spec.labelled + spec.unlabelled) as f32 / spec.labelled as f32
         }
     });
+    let arch = conv_arch::Arch::resolve(
+        &config.arch,
+        &config.dataset,
+        spec.image_shape,
+        spec.input_dim,
+    )?;
     match config.model.as_str() {
         "m2" => {
             let c = m2::M2Config {
@@ -120,12 +130,20 @@ pub fn build(
                 alpha,
                 likelihood: likelihood::Likelihood::parse(&config.likelihood)?,
             };
-            Ok(Box::new(m2::M2::new(store, c, rng)?))
+            match arch {
+                conv_arch::Arch::Mlp => Ok(Box::new(m2::M2::new(store, c, rng)?)),
+                conv_arch::Arch::Conv(a) => Ok(Box::new(m2_conv::ConvM2::new(store, c, a, rng)?)),
+            }
         }
         "m1" => {
             let c = m1_config(config, spec)?;
-            Ok(Box::new(m1::M1::new(store, "m1", c, rng)?))
+            Ok(Box::new(m1::M1::with_arch(store, "m1", c, &arch, rng)?))
         }
+        "m1m2" if arch != conv_arch::Arch::Mlp => Err(crate::Error::Usage(
+            "--arch conv is available for m1 and m2 (m1m2 runs its frozen M1 encoder in \
+             training mode, which batch-norm and dropout would change)"
+                .into(),
+        )),
         "m1m2" => {
             let first = store.len();
             let m1 = m1::M1::new(store, "m1", m1_config(config, spec)?, rng)?;

@@ -162,6 +162,7 @@ fn build(config: &TrainConfig) -> Result<Built> {
         classes: train.num_classes,
         labelled: labelled.len(),
         unlabelled: unlabelled.len(),
+        image_shape: train.image_shape,
     };
     let model = models::build(config, &spec, &mut store, &mut init)?;
     Ok((splits, labelled, unlabelled, store, model))

@@ -1,0 +1,229 @@
+//! M2 with convolutional networks (`--model m2 --arch conv`): the model and
+//! objective of [`super::m2`] (same generative model, inference model,
+//! exactly enumerated y, α-weighted cross-entropy), with the networks of
+//! [`super::conv_arch`]:
+//!
+//! * q(y | x): [`ConvClassifier`] (three convolutions, two max-pools, dense
+//!   to K logits);
+//! * q(z | x, y): [`ConvTrunk`] on x, then a [`DenseHead`] whose first
+//!   layer adds the class rows T[y]: the conv features and W·f + b are
+//!   computed once per example, only the class rows differ between the K
+//!   enumerated copies of an unlabelled example;
+//! * p(x | y, z): [`ConvDecoder`] whose dense layer adds the class rows.
+//!
+//! Labelled and unlabelled examples go through q(y|x) and the trunk in one
+//! batch (one set of batch-norm statistics per step), and through one bound
+//! over B_l + K·B_u rows: each labelled example with its label, then row
+//! B_l + t·B_u + i pairs unlabelled example i with class t.
+
+use super::conv_arch::{stack_rows, ConvArch, ConvClassifier, ConvDecoder, ConvTrunk, DenseHead};
+use super::m2::M2Config;
+use super::{Batch, Loss, Model};
+use crate::autograd::{ParamStore, Tape, Var};
+use crate::ops;
+use crate::rng::StreamRng;
+
+/// The convolutional M2.
+pub struct ConvM2 {
+    config: M2Config,
+    arch: ConvArch,
+    qy: ConvClassifier,
+    qz_trunk: ConvTrunk,
+    qz_head: DenseHead,
+    px: ConvDecoder,
+}
+
+impl ConvM2 {
+    /// Creates the parameters in `store` (`qy.*`, `qz.*`, `px.*`).
+    /// `config.hidden` gives the dense widths of q(z|x,y); the networks use
+    /// `arch.activation`, not `config.activation`.
+    pub fn new(
+        store: &mut ParamStore,
+        config: M2Config,
+        arch: ConvArch,
+        rng: &mut StreamRng,
+    ) -> crate::Result<Self> {
+        let act = arch.activation;
+        if config.hidden.is_empty() {
+            return Err(crate::Error::Usage(
+                "m2 needs at least one hidden layer".into(),
+            ));
+        }
+        if arch.input_dim() != config.input_dim {
+            return Err(crate::Error::Usage(format!(
+                "--arch conv: image shape {:?} does not match {} features",
+                arch.image, config.input_dim
+            )));
+        }
+        let (k, z) = (config.classes, config.z_dim);
+        let qy = ConvClassifier::new(store, "qy", &arch, k, act, rng);
+        let qz_trunk = ConvTrunk::new(store, "qz", arch.image, &arch.channels, act, rng);
+        let qz_head = DenseHead::new(
+            store,
+            "qz",
+            qz_trunk.features(),
+            &config.hidden,
+            2 * z,
+            Some(k),
+            act,
+            arch.dropout,
+            rng,
+        );
+        let out_channels =
+            config.likelihood.output_width(config.input_dim) / (arch.image[1] * arch.image[2]);
+        let px = ConvDecoder::new(store, "px", z, &arch, out_channels, Some(k), act, rng);
+        Ok(ConvM2 {
+            config,
+            arch,
+            qy,
+            qz_trunk,
+            qz_head,
+            px,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &M2Config {
+        &self.config
+    }
+
+    /// The network sizes.
+    pub fn arch(&self) -> &ConvArch {
+        &self.arch
+    }
+
+    /// Per-row bound L(x, y) for rows `x_rows` with classes `ys`, given the
+    /// first dense layer of q(z|x,y) already applied to each row's features
+    /// (`pre`, one row per bound row).
+    fn bound(
+        &self,
+        tape: &mut Tape,
+        x_rows: Var,
+        pre: Var,
+        ys: &[usize],
+        kl_weight: f32,
+        rng: &mut StreamRng,
+    ) -> Var {
+        let z = self.config.z_dim;
+        let stats = self.qz_head.finish(tape, pre, Some(ys), Some(&mut *rng));
+        let mu = ops::slice(tape, stats, 1, 0, z);
+        let logvar = ops::slice(tape, stats, 1, z, z);
+        let zs = ops::gaussian_sample(tape, mu, logvar, rng);
+        let zw = self.px.first_layer(tape, zs);
+        let out = self.px.finish(tape, zw, Some(ys));
+        let rec = self
+            .config
+            .likelihood
+            .negative_log_likelihood(tape, out, x_rows, None);
+        let kl = ops::kl_std_normal(tape, mu, logvar);
+        let kl = if kl_weight == 1.0 {
+            kl
+        } else {
+            ops::mul_scalar(tape, kl, kl_weight)
+        };
+        let per = ops::add(tape, rec, kl);
+        // − log p(y) = log K for the uniform prior.
+        ops::add_scalar(tape, per, (self.config.classes as f32).ln())
+    }
+}
+
+/// Rows `start..start + len` of `v`, or `v` itself when that is all of it.
+fn rows(tape: &mut Tape, v: Var, start: usize, len: usize) -> Var {
+    if start == 0 && len == tape.shape(v)[0] {
+        v
+    } else {
+        ops::slice(tape, v, 0, start, len)
+    }
+}
+
+impl Model for ConvM2 {
+    fn name(&self) -> &'static str {
+        "m2"
+    }
+
+    fn num_classes(&self) -> usize {
+        self.config.classes
+    }
+
+    fn class_log_probs(&self, tape: &mut Tape, x: Var) -> Var {
+        let logits = self.qy.forward(tape, x, None);
+        ops::log_softmax(tape, logits)
+    }
+
+    fn loss(&self, tape: &mut Tape, batch: &Batch, rng: &mut StreamRng) -> Loss {
+        let (k, d) = (self.config.classes, self.config.input_dim);
+        let bl = batch.labels.len();
+        let bu = batch.unlabelled.shape()[0];
+        assert!(bl + bu > 0, "m2: empty batch");
+        let x = tape.constant(stack_rows(
+            &[(&batch.labelled, 1), (&batch.unlabelled, 1)],
+            d,
+        ));
+        let logits = self.qy.forward(tape, x, Some(&mut *rng));
+        let feats = self.qz_trunk.forward(tape, x);
+        let pre = self.qz_head.first_layer(tape, feats);
+        // Bound rows: labelled examples with their labels, then every
+        // unlabelled example with each class.
+        let pre_rows = if bu == 0 {
+            pre
+        } else {
+            let pre_u = rows(tape, pre, bl, bu);
+            let tiled = ops::tile(tape, pre_u, k);
+            if bl == 0 {
+                tiled
+            } else {
+                let pre_l = rows(tape, pre, 0, bl);
+                ops::concat(tape, &[pre_l, tiled], 0)
+            }
+        };
+        let x_rows = if bu == 0 {
+            x
+        } else {
+            tape.constant(stack_rows(
+                &[(&batch.labelled, 1), (&batch.unlabelled, k)],
+                d,
+            ))
+        };
+        let mut ys = batch.labels.clone();
+        ys.extend((0..k).flat_map(|t| std::iter::repeat_n(t, bu)));
+        let l_all = self.bound(tape, x_rows, pre_rows, &ys, batch.kl_weight, rng);
+
+        let mut terms = Vec::new();
+        let mut parts = Vec::new();
+        if bl > 0 {
+            let l = rows(tape, l_all, 0, bl);
+            let l = ops::mean_all(tape, l);
+            let logits_l = rows(tape, logits, 0, bl);
+            let ce = ops::cross_entropy(tape, logits_l, &batch.labels, None);
+            let ce = ops::mean_all(tape, ce);
+            let weighted = ops::mul_scalar(tape, ce, self.config.alpha);
+            terms.push(("labelled_bound", l));
+            terms.push(("cross_entropy", ce));
+            parts.push(l);
+            parts.push(weighted);
+        }
+        if bu > 0 {
+            let logits_u = rows(tape, logits, bl, bu);
+            let q = ops::softmax(tape, logits_u);
+            let l_u = rows(tape, l_all, bl, k * bu);
+            let l_u = ops::reshape(tape, l_u, &[k, bu]);
+            let qt = ops::transpose(tape, q); // (K, B_u)
+            let weighted = ops::mul(tape, qt, l_u);
+            let expected = ops::sum(tape, weighted, 0); // (B_u)
+            let h = ops::categorical_entropy(tape, logits_u);
+            let u = ops::sub(tape, expected, h);
+            let u = ops::mean_all(tape, u);
+            terms.push(("unlabelled_bound", u));
+            parts.push(u);
+        }
+        let mut total = parts[0];
+        for &p in &parts[1..] {
+            total = ops::add(tape, total, p);
+        }
+        Loss {
+            total,
+            terms,
+            examples: bl + bu,
+        }
+    }
+}
