@@ -45,15 +45,15 @@ pub struct M1Config {
 
 /// The encoder and decoder networks.
 enum Nets {
-    Mlp {
-        enc: Mlp,
-        dec: Mlp,
-    },
-    Conv {
-        trunk: ConvTrunk,
-        dense: DenseHead,
-        dec: ConvDecoder,
-    },
+    Mlp { enc: Mlp, dec: Mlp },
+    Conv(Box<ConvNets>),
+}
+
+/// q(z|x) and p(x|z) of [`Arch::Conv`].
+struct ConvNets {
+    trunk: ConvTrunk,
+    dense: DenseHead,
+    dec: ConvDecoder,
 }
 
 /// The M1 model.
@@ -121,7 +121,7 @@ impl M1 {
                     act,
                     rng,
                 );
-                Nets::Conv { trunk, dense, dec }
+                Nets::Conv(Box::new(ConvNets { trunk, dense, dec }))
             }
         };
         let head = LinearHead::new(
@@ -181,9 +181,9 @@ impl M1 {
     fn encode_with(&self, tape: &mut Tape, x: Var, rng: Option<&mut StreamRng>) -> (Var, Var) {
         let h = match &self.nets {
             Nets::Mlp { enc, .. } => enc.forward(tape, x),
-            Nets::Conv { trunk, dense, .. } => {
-                let f = trunk.forward(tape, x);
-                dense.forward(tape, f, rng)
+            Nets::Conv(c) => {
+                let f = c.trunk.forward(tape, x);
+                c.dense.forward(tape, f, rng)
             }
         };
         let z = self.config.z_dim;
@@ -203,7 +203,7 @@ impl M1 {
         let z = ops::gaussian_sample(tape, mu, lv, rng);
         let out = match &self.nets {
             Nets::Mlp { dec, .. } => dec.forward(tape, z),
-            Nets::Conv { dec, .. } => dec.forward(tape, z),
+            Nets::Conv(c) => c.dec.forward(tape, z),
         };
         let rec = self
             .config
