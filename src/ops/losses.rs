@@ -13,6 +13,7 @@
 //! | categorical_entropy(l) | −Σ q log q | ∂l_i = −q_i(log q_i + H) |
 //! | cross_entropy(l, y, w) | −w·log softmax(l)_y | ∂l = w(q − onehot(y)) |
 
+use rayon::prelude::*;
 use sparselabel_kernels::elementwise as ew;
 use sparselabel_kernels::reduce as kr;
 
@@ -54,12 +55,28 @@ pub fn bce_with_logits(tape: &mut Tape, logits: Var, targets: Var) -> Var {
     let (rows, cols) = same_shape(tape, "bce_with_logits", &[logits, targets]);
     let (l, t) = (tape.value(logits).data(), tape.value(targets).data());
     let mut per = pool::zeroed(l.len());
-    super::activation::par_map(l, &mut per, ew::softplus_forward);
-    for ((p, &lv), &tv) in per.iter_mut().zip(l).zip(t) {
-        *p -= tv * lv;
-    }
     let mut sums = vec![0f32; rows];
-    kr::row_sum(&per, cols, &mut sums);
+    // One row at a time (rows in parallel when large): softplus(l) − t·l, summed.
+    let row = |(((p, l), t), s): (((&mut [f32], &[f32]), &[f32]), &mut f32)| {
+        ew::softplus_forward(l, p);
+        for ((p, &lv), &tv) in p.iter_mut().zip(l).zip(t) {
+            *p -= tv * lv;
+        }
+        kr::row_sum(p, cols, std::slice::from_mut(s));
+    };
+    if l.len() >= super::activation::PAR_MIN {
+        per.par_chunks_mut(cols)
+            .zip(l.par_chunks(cols))
+            .zip(t.par_chunks(cols))
+            .zip(sums.par_iter_mut())
+            .for_each(row);
+    } else {
+        per.chunks_mut(cols)
+            .zip(l.chunks(cols))
+            .zip(t.chunks(cols))
+            .zip(sums.iter_mut())
+            .for_each(row);
+    }
     pool::give(per);
     let out = Tensor::new(&rows_shape(tape, logits), sums);
     let flops = 5 * (rows * cols) as u64;
@@ -81,15 +98,28 @@ impl Backward for BceWithLogits {
         let (ld, td, gd) = (l.data(), t.data(), g.data());
         if let Some(gl) = grads.acc(self.logits, vals) {
             let mut sig = pool::zeroed(ld.len());
-            super::activation::par_map(ld, &mut sig, ew::sigmoid_forward);
-            for ((grow, srow), (trow, &gr)) in gl
-                .chunks_exact_mut(cols)
-                .zip(sig.chunks_exact(cols))
-                .zip(td.chunks_exact(cols).zip(gd))
-            {
-                for ((d, &sv), &tv) in grow.iter_mut().zip(srow).zip(trow) {
+            // ∂/∂l = g·(σ(l) − t), one row at a time (rows in parallel when large).
+            let row = |(((grow, srow), lrow), (trow, &gr)): (
+                ((&mut [f32], &mut [f32]), &[f32]),
+                (&[f32], &f32),
+            )| {
+                ew::sigmoid_forward(lrow, srow);
+                for ((d, &sv), &tv) in grow.iter_mut().zip(srow.iter()).zip(trow) {
                     *d += gr * (sv - tv);
                 }
+            };
+            if ld.len() >= super::activation::PAR_MIN {
+                gl.par_chunks_mut(cols)
+                    .zip(sig.par_chunks_mut(cols))
+                    .zip(ld.par_chunks(cols))
+                    .zip(td.par_chunks(cols).zip(gd.par_iter()))
+                    .for_each(row);
+            } else {
+                gl.chunks_mut(cols)
+                    .zip(sig.chunks_mut(cols))
+                    .zip(ld.chunks(cols))
+                    .zip(td.chunks(cols).zip(gd.iter()))
+                    .for_each(row);
             }
             pool::give(sig);
         }
