@@ -370,8 +370,7 @@ impl Trainer {
         }
         let grads = tape.backward(loss.total)?;
         drop(tape);
-        self.store.zero_grad();
-        self.store.accumulate(&grads);
+        self.store.set_grads(grads);
         if let Some(max) = c.clip_norm {
             clip_grad_norm(&mut self.store, max);
         }
