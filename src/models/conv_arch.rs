@@ -38,7 +38,6 @@ use crate::ops;
 use crate::ops::conv_transpose::ConvTransposeGeometry;
 use crate::ops::pool::PoolGeometry;
 use crate::rng::StreamRng;
-use crate::tensor::Tensor;
 use crate::{Error, Result};
 
 /// The network family of a model: fully connected, or convolutional on
@@ -541,17 +540,4 @@ impl ConvClassifier {
         let v = maybe_dropout(tape, v, self.dropout, rng);
         self.out.forward(tape, v)
     }
-}
-
-/// Stacks row blocks of width `d`, each `(rows, copies)`: the block's rows
-/// repeated `copies` times, in order (labelled once, unlabelled K times).
-pub(crate) fn stack_rows(blocks: &[(&Tensor, usize)], d: usize) -> Tensor {
-    let rows: usize = blocks.iter().map(|(t, n)| t.shape()[0] * n).sum();
-    let mut data = Vec::with_capacity(rows * d);
-    for (t, n) in blocks {
-        for _ in 0..*n {
-            data.extend_from_slice(t.data());
-        }
-    }
-    Tensor::new(&[rows, d], data)
 }

@@ -18,6 +18,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::enumerate::{self, stack_rows};
 use super::{Batch, Loss, Model};
 use crate::autograd::{ParamId, ParamStore, Tape, Var};
 use crate::nn::{Activation, Init, Linear, Mlp};
@@ -232,112 +233,33 @@ impl Model for M2 {
 
     /// Labelled and unlabelled examples share one pass: q(y|x) and the x part
     /// of q(z|x,y) run once over all B_l + B_u inputs, and one bound runs
-    /// over B_l + K·B_u rows (each labelled example with its label, then
-    /// every unlabelled example with each class: row B_l + t·B_u + i pairs
-    /// example i with class t). Fewer, taller products keep the GEMMs
-    /// efficient; the row order keeps the sampling order of a labelled-then-
-    /// unlabelled evaluation.
+    /// over B_l + K·B_u rows (see [`super::enumerate`]); fewer, taller
+    /// products keep the GEMMs efficient.
     fn loss(&self, tape: &mut Tape, batch: &Batch, rng: &mut StreamRng) -> Loss {
         let k = self.config.classes;
-        let bl = batch.labels.len();
-        let bu = batch.unlabelled.shape()[0];
+        let (bl, bu) = (batch.labels.len(), batch.unlabelled.shape()[0]);
+        assert!(bl + bu > 0, "m2: empty batch");
         let d = if bu > 0 {
             &batch.unlabelled
         } else {
             &batch.labelled
         }
         .shape()[1];
-        assert!(bl + bu > 0, "m2: empty batch");
-        let x = tape.constant(stack_rows(&[&batch.labelled, &batch.unlabelled], d, 1));
+        let x = tape.constant(stack_rows(
+            &[(&batch.labelled, 1), (&batch.unlabelled, 1)],
+            d,
+        ));
         let logits = self.qy.forward(tape, x);
         let xw = self.qz_in.linear.forward(tape, x);
-        // Rows of the bound, their inputs and classes.
-        let xw_rows = if bu == 0 {
-            xw
+        let xw_rows = enumerate::bound_rows(tape, xw, bl, bu, k);
+        let (x_rows, ys) = if bu == 0 {
+            (x, batch.labels.clone())
         } else {
-            let xw_u = slice_rows(tape, xw, bl, bu, bl + bu);
-            let tiled = ops::tile(tape, xw_u, k);
-            if bl == 0 {
-                tiled
-            } else {
-                let xw_l = ops::slice(tape, xw, 0, 0, bl);
-                ops::concat(tape, &[xw_l, tiled], 0)
-            }
+            enumerate::bound_inputs(tape, batch, k)
         };
-        let x_rows = if bu == 0 {
-            x
-        } else {
-            tape.constant(stack_rows(&[&batch.labelled, &batch.unlabelled], d, k))
-        };
-        let mut ys = batch.labels.clone();
-        ys.extend((0..k).flat_map(|t| std::iter::repeat_n(t, bu)));
-        let l_all = self.bound(tape, x_rows, xw_rows, &ys, batch.kl_weight, rng);
-
-        let mut terms = Vec::new();
-        let mut parts = Vec::new();
-        if bl > 0 {
-            let l = slice_rows(tape, l_all, 0, bl, bl + k * bu);
-            let l = ops::mean_all(tape, l);
-            let logits_l = slice_rows(tape, logits, 0, bl, bl + bu);
-            let ce = ops::cross_entropy(tape, logits_l, &batch.labels, None);
-            let ce = ops::mean_all(tape, ce);
-            let weighted = ops::mul_scalar(tape, ce, self.config.alpha);
-            terms.push(("labelled_bound", l));
-            terms.push(("cross_entropy", ce));
-            parts.push(l);
-            parts.push(weighted);
-        }
-        if bu > 0 {
-            let logits_u = slice_rows(tape, logits, bl, bu, bl + bu);
-            let q = ops::softmax(tape, logits_u);
-            let l_u = slice_rows(tape, l_all, bl, k * bu, bl + k * bu);
-            let l_u = ops::reshape(tape, l_u, &[k, bu]);
-            let qt = ops::transpose(tape, q); // (K, B)
-            let weighted = ops::mul(tape, qt, l_u);
-            let expected = ops::sum(tape, weighted, 0); // (B)
-            let h = ops::categorical_entropy(tape, logits_u);
-            let u = ops::sub(tape, expected, h);
-            let u = ops::mean_all(tape, u);
-            terms.push(("unlabelled_bound", u));
-            parts.push(u);
-        }
-        let mut total = parts[0];
-        for &p in &parts[1..] {
-            total = ops::add(tape, total, p);
-        }
-        Loss {
-            total,
-            terms,
-            examples: bl + bu,
-        }
+        let bound = self.bound(tape, x_rows, xw_rows, &ys, batch.kl_weight, rng);
+        enumerate::objective(tape, batch, logits, bound, k, self.config.alpha)
     }
-}
-
-/// Rows `start..start + len` of `v` (which has `rows` rows); `v` itself when
-/// that is all of it.
-fn slice_rows(tape: &mut Tape, v: Var, start: usize, len: usize, rows: usize) -> Var {
-    if start == 0 && len == rows {
-        v
-    } else {
-        ops::slice(tape, v, 0, start, len)
-    }
-}
-
-/// `parts[0]` once, then every later part `repeat` times, stacked as rows of
-/// width `d`.
-fn stack_rows(parts: &[&Tensor], d: usize, repeat: usize) -> Tensor {
-    let rows: usize = parts
-        .iter()
-        .enumerate()
-        .map(|(i, p)| p.shape()[0] * if i == 0 { 1 } else { repeat })
-        .sum();
-    let mut data = crate::tensor::pool::with_capacity(rows * d);
-    for (i, p) in parts.iter().enumerate() {
-        for _ in 0..if i == 0 { 1 } else { repeat } {
-            data.extend_from_slice(p.data());
-        }
-    }
-    Tensor::new(&[rows, d], data)
 }
 
 /// Convenience for tests and tools: the class log-probabilities of `x` in

@@ -16,7 +16,8 @@
 //! over B_l + K·B_u rows: each labelled example with its label, then row
 //! B_l + t·B_u + i pairs unlabelled example i with class t.
 
-use super::conv_arch::{stack_rows, ConvArch, ConvClassifier, ConvDecoder, ConvTrunk, DenseHead};
+use super::conv_arch::{ConvArch, ConvClassifier, ConvDecoder, ConvTrunk, DenseHead};
+use super::enumerate::{self, stack_rows};
 use super::m2::M2Config;
 use super::{Batch, Loss, Model};
 use crate::autograd::{ParamStore, Tape, Var};
@@ -127,15 +128,6 @@ impl ConvM2 {
     }
 }
 
-/// Rows `start..start + len` of `v`, or `v` itself when that is all of it.
-fn rows(tape: &mut Tape, v: Var, start: usize, len: usize) -> Var {
-    if start == 0 && len == tape.shape(v)[0] {
-        v
-    } else {
-        ops::slice(tape, v, 0, start, len)
-    }
-}
-
 impl Model for ConvM2 {
     fn name(&self) -> &'static str {
         "m2"
@@ -162,68 +154,13 @@ impl Model for ConvM2 {
         let logits = self.qy.forward(tape, x, Some(&mut *rng));
         let feats = self.qz_trunk.forward(tape, x);
         let pre = self.qz_head.first_layer(tape, feats);
-        // Bound rows: labelled examples with their labels, then every
-        // unlabelled example with each class.
-        let pre_rows = if bu == 0 {
-            pre
+        let pre_rows = enumerate::bound_rows(tape, pre, bl, bu, k);
+        let (x_rows, ys) = if bu == 0 {
+            (x, batch.labels.clone())
         } else {
-            let pre_u = rows(tape, pre, bl, bu);
-            let tiled = ops::tile(tape, pre_u, k);
-            if bl == 0 {
-                tiled
-            } else {
-                let pre_l = rows(tape, pre, 0, bl);
-                ops::concat(tape, &[pre_l, tiled], 0)
-            }
+            enumerate::bound_inputs(tape, batch, k)
         };
-        let x_rows = if bu == 0 {
-            x
-        } else {
-            tape.constant(stack_rows(
-                &[(&batch.labelled, 1), (&batch.unlabelled, k)],
-                d,
-            ))
-        };
-        let mut ys = batch.labels.clone();
-        ys.extend((0..k).flat_map(|t| std::iter::repeat_n(t, bu)));
-        let l_all = self.bound(tape, x_rows, pre_rows, &ys, batch.kl_weight, rng);
-
-        let mut terms = Vec::new();
-        let mut parts = Vec::new();
-        if bl > 0 {
-            let l = rows(tape, l_all, 0, bl);
-            let l = ops::mean_all(tape, l);
-            let logits_l = rows(tape, logits, 0, bl);
-            let ce = ops::cross_entropy(tape, logits_l, &batch.labels, None);
-            let ce = ops::mean_all(tape, ce);
-            let weighted = ops::mul_scalar(tape, ce, self.config.alpha);
-            terms.push(("labelled_bound", l));
-            terms.push(("cross_entropy", ce));
-            parts.push(l);
-            parts.push(weighted);
-        }
-        if bu > 0 {
-            let logits_u = rows(tape, logits, bl, bu);
-            let q = ops::softmax(tape, logits_u);
-            let l_u = rows(tape, l_all, bl, k * bu);
-            let l_u = ops::reshape(tape, l_u, &[k, bu]);
-            let qt = ops::transpose(tape, q); // (K, B_u)
-            let weighted = ops::mul(tape, qt, l_u);
-            let expected = ops::sum(tape, weighted, 0); // (B_u)
-            let h = ops::categorical_entropy(tape, logits_u);
-            let u = ops::sub(tape, expected, h);
-            let u = ops::mean_all(tape, u);
-            terms.push(("unlabelled_bound", u));
-            parts.push(u);
-        }
-        let mut total = parts[0];
-        for &p in &parts[1..] {
-            total = ops::add(tape, total, p);
-        }
-        Loss {
-            total,
-            terms,
-            examples: bl + bu,
-        }
+        let bound = self.bound(tape, x_rows, pre_rows, &ys, batch.kl_weight, rng);
+        enumerate::objective(tape, batch, logits, bound, k, self.config.alpha)
     }
 }

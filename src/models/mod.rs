@@ -3,6 +3,7 @@
 //! parameters live in the caller's `ParamStore`.
 
 pub mod conv_arch;
+pub mod enumerate;
 pub mod head;
 pub mod likelihood;
 pub mod m1;

@@ -1,0 +1,122 @@
+//! The class-enumeration plumbing shared by the M2 family (MLP and conv M2,
+//! and the models built like it): one pass over B_l labelled and B_u
+//! unlabelled inputs, one bound over B_l + K·B_u rows, and the objective
+//!
+//! J = mean_l L(x, y) + α·mean_l −log q(y|x) + mean_u [Σ_y q(y|x)·L(x, y) − H(q(y|x))].
+//!
+//! Row order of the bound: each labelled example with its label, then every
+//! unlabelled example with each class (row B_l + t·B_u + i pairs unlabelled
+//! example i with class t), so the sampling order is labelled-then-unlabelled.
+
+use super::{Batch, Loss};
+use crate::autograd::{Tape, Var};
+use crate::ops;
+use crate::tensor::{pool, Tensor};
+
+/// Stacks row blocks of width `d`, each `(rows, copies)`: the block's rows
+/// repeated `copies` times, in order (labelled once, unlabelled K times).
+pub fn stack_rows(blocks: &[(&Tensor, usize)], d: usize) -> Tensor {
+    let rows: usize = blocks.iter().map(|(t, n)| t.shape()[0] * n).sum();
+    let mut data = pool::with_capacity(rows * d);
+    for (t, n) in blocks {
+        for _ in 0..*n {
+            data.extend_from_slice(t.data());
+        }
+    }
+    Tensor::new(&[rows, d], data)
+}
+
+/// Rows `start..start + len` of `v`; `v` itself when that is all of it.
+pub fn rows(tape: &mut Tape, v: Var, start: usize, len: usize) -> Var {
+    if start == 0 && len == tape.shape(v)[0] {
+        v
+    } else {
+        ops::slice(tape, v, 0, start, len)
+    }
+}
+
+/// From per-input rows `per_input` (B_l + B_u, ·), the bound's rows: the
+/// labelled ones, then the unlabelled ones tiled K times.
+pub fn bound_rows(tape: &mut Tape, per_input: Var, bl: usize, bu: usize, k: usize) -> Var {
+    if bu == 0 {
+        return per_input;
+    }
+    let unl = rows(tape, per_input, bl, bu);
+    let tiled = ops::tile(tape, unl, k);
+    if bl == 0 {
+        tiled
+    } else {
+        let lab = rows(tape, per_input, 0, bl);
+        ops::concat(tape, &[lab, tiled], 0)
+    }
+}
+
+/// The inputs of the bound's rows as a constant (B_l + K·B_u, D), and the
+/// class of each row.
+pub fn bound_inputs(tape: &mut Tape, batch: &Batch, k: usize) -> (Var, Vec<usize>) {
+    let bu = batch.unlabelled.shape()[0];
+    let d = if bu > 0 {
+        &batch.unlabelled
+    } else {
+        &batch.labelled
+    }
+    .shape()[1];
+    let x = tape.constant(stack_rows(
+        &[(&batch.labelled, 1), (&batch.unlabelled, k)],
+        d,
+    ));
+    let mut ys = batch.labels.clone();
+    ys.extend((0..k).flat_map(|t| std::iter::repeat_n(t, bu)));
+    (x, ys)
+}
+
+/// The objective from q(y|x)'s logits over the B_l + B_u inputs and the
+/// per-row bound L over the B_l + K·B_u rows, with its named terms.
+pub fn objective(
+    tape: &mut Tape,
+    batch: &Batch,
+    logits: Var,
+    bound: Var,
+    k: usize,
+    alpha: f32,
+) -> Loss {
+    let bl = batch.labels.len();
+    let bu = batch.unlabelled.shape()[0];
+    let mut terms = Vec::new();
+    let mut parts = Vec::new();
+    if bl > 0 {
+        let l = rows(tape, bound, 0, bl);
+        let l = ops::mean_all(tape, l);
+        let logits_l = rows(tape, logits, 0, bl);
+        let ce = ops::cross_entropy(tape, logits_l, &batch.labels, None);
+        let ce = ops::mean_all(tape, ce);
+        let weighted = ops::mul_scalar(tape, ce, alpha);
+        terms.push(("labelled_bound", l));
+        terms.push(("cross_entropy", ce));
+        parts.push(l);
+        parts.push(weighted);
+    }
+    if bu > 0 {
+        let logits_u = rows(tape, logits, bl, bu);
+        let q = ops::softmax(tape, logits_u);
+        let l_u = rows(tape, bound, bl, k * bu);
+        let l_u = ops::reshape(tape, l_u, &[k, bu]);
+        let qt = ops::transpose(tape, q); // (K, B_u)
+        let weighted = ops::mul(tape, qt, l_u);
+        let expected = ops::sum(tape, weighted, 0); // (B_u)
+        let h = ops::categorical_entropy(tape, logits_u);
+        let u = ops::sub(tape, expected, h);
+        let u = ops::mean_all(tape, u);
+        terms.push(("unlabelled_bound", u));
+        parts.push(u);
+    }
+    let mut total = parts[0];
+    for &p in &parts[1..] {
+        total = ops::add(tape, total, p);
+    }
+    Loss {
+        total,
+        terms,
+        examples: bl + bu,
+    }
+}
