@@ -181,6 +181,7 @@ fn conv_m1_loss_gradient_matches_finite_differences() {
         activation: "softplus".into(),
         head: HeadKind::Softmax,
         likelihood: Likelihood::Bernoulli,
+        train_examples: 0,
     };
     let mut store = ParamStore::new();
     let arch = Arch::Conv(tiny(image));

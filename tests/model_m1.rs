@@ -22,6 +22,7 @@ fn m1_loss_gradient_matches_finite_differences() {
         activation: "softplus".into(),
         head: HeadKind::Softmax,
         likelihood: sparselabel::models::likelihood::Likelihood::Bernoulli,
+        train_examples: 3,
     };
     let model = M1::new(&mut store, "m1", config, &mut stream(1, "init")).unwrap();
     let mut r = stream(2, "x");
@@ -84,6 +85,34 @@ fn m1_with_either_head_beats_chance() {
         let acc = run(short("m1", head, 3, 0), &format!("m1-{head}"));
         assert!(acc > 0.5, "m1 {head}: test accuracy {acc}");
     }
+}
+
+/// The transductive head uses the unlabelled examples: on the same short
+/// run it must beat the labelled-only softmax head clearly, and survive a
+/// checkpoint round trip (its graph distributions are buffers).
+#[test]
+fn m1_spreading_head_beats_the_labelled_only_head() {
+    let softmax = run(short("m1", "softmax", 3, 0), "m1-softmax-vs");
+    let out = std::env::temp_dir().join(format!("sparselabel-m1-spread-{}", std::process::id()));
+    let mut t = Trainer::new(short("m1", "spreading", 3, 0), &out).unwrap();
+    t.set_quiet(true);
+    let Outcome::Finished(test) = t.run().unwrap() else {
+        panic!("interrupted")
+    };
+    assert!(
+        test.accuracy > softmax + 0.04,
+        "spreading {} vs softmax {softmax}",
+        test.accuracy
+    );
+    let resumed = Trainer::resume(&out).unwrap();
+    let again =
+        sparselabel::train::evaluate(resumed.model(), resumed.store(), resumed.test_split())
+            .unwrap();
+    assert_eq!(
+        again.accuracy, test.accuracy,
+        "eval from the checkpoint differs"
+    );
+    let _ = std::fs::remove_dir_all(&out);
 }
 
 #[test]

@@ -41,6 +41,7 @@ fn build(model: &str, store: &mut ParamStore) -> Result<Box<dyn Model>> {
                 activation: "relu".into(),
                 head: HeadKind::Softmax,
                 likelihood: crate::models::likelihood::Likelihood::Bernoulli,
+                train_examples: 0,
             };
             Ok(Box::new(M1::new(store, "m1", c, &mut rng)?))
         }

@@ -50,7 +50,7 @@ pub struct TrainArgs {
     /// Weight of the labelled cross-entropy term.
     #[arg(long)]
     pub alpha: Option<f32>,
-    /// Classifier head of M1: softmax or svm.
+    /// Classifier head of M1: softmax, svm (labelled examples only) or spreading (label spreading over every training example, transductive).
     #[arg(long)]
     pub head: Option<String>,
     /// M1+M2: epochs of M1 before M2 trains on its latent codes.

@@ -23,16 +23,20 @@ pub enum HeadKind {
     Softmax,
     /// One-vs-rest linear SVM.
     Svm,
+    /// Label spreading over a k-NN graph of every training example's
+    /// features (transductive; see [`super::label_spreading`]).
+    Spreading,
 }
 
 impl HeadKind {
-    /// Parses `softmax` or `svm`.
+    /// Parses `softmax`, `svm` or `spreading`.
     pub fn parse(s: &str) -> crate::Result<Self> {
         match s {
             "softmax" | "logistic" => Ok(HeadKind::Softmax),
             "svm" => Ok(HeadKind::Svm),
+            "spreading" | "label-spreading" => Ok(HeadKind::Spreading),
             _ => Err(crate::Error::Usage(format!(
-                "head '{s}' must be softmax or svm"
+                "head '{s}' must be softmax, svm or spreading"
             ))),
         }
     }
@@ -149,7 +153,8 @@ impl LinearHead {
             let (wv, bv) = (tape.param(w), tape.param(b));
             let scores = ops::linear(&mut tape, x, wv, Some(bv));
             let data_loss = match self.kind {
-                HeadKind::Softmax => {
+                // (A spreading head is not a LinearHead; softmax if asked.)
+                HeadKind::Softmax | HeadKind::Spreading => {
                     let ce = ops::cross_entropy(&mut tape, scores, labels, None);
                     ops::mean_all(&mut tape, ce)
                 }

@@ -6,7 +6,9 @@
 //! Objective (minimised): mean over every example, labelled or not, of
 //! E_q[−log p(x | z)] + KL(q(z|x) ‖ p(z)) (one reparameterised sample).
 //! Classifier: a linear head (softmax regression or linear SVM) on μ_φ(x),
-//! refitted on the labelled examples after every epoch.
+//! refitted on the labelled examples after every epoch; or, transductively
+//! as the paper's TSVM, label spreading over the means of every training
+//! example ([`super::label_spreading`]).
 //!
 //! Networks: MLPs of widths `hidden`, or with [`Arch::Conv`] (images) a
 //! [`ConvTrunk`] and a [`DenseHead`] for q(z|x) and a [`ConvDecoder`] for
@@ -16,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::conv_arch::{Arch, ConvDecoder, ConvTrunk, DenseHead};
 use super::head::{HeadKind, LinearHead};
+use super::label_spreading::SpreadingHead;
 use super::likelihood::Likelihood;
 use super::{Batch, EpochContext, Loss, Model};
 use crate::autograd::{ParamStore, Tape, Var};
@@ -41,6 +44,15 @@ pub struct M1Config {
     pub head: HeadKind,
     /// The observation model p(x | z).
     pub likelihood: Likelihood,
+    /// Training examples (labelled and not): the spreading head keeps one
+    /// row per example.
+    pub train_examples: usize,
+}
+
+/// The classifier on the posterior means.
+enum Head {
+    Linear(LinearHead),
+    Spreading(SpreadingHead),
 }
 
 /// The encoder and decoder networks.
@@ -60,7 +72,7 @@ struct ConvNets {
 pub struct M1 {
     config: M1Config,
     nets: Nets,
-    head: LinearHead,
+    head: Head,
 }
 
 impl M1 {
@@ -124,13 +136,23 @@ impl M1 {
                 Nets::Conv(Box::new(ConvNets { trunk, dense, dec }))
             }
         };
-        let head = LinearHead::new(
-            store,
-            &format!("{prefix}.head"),
-            config.z_dim,
-            config.classes,
-            config.head,
-        );
+        let name = format!("{prefix}.head");
+        let head = match config.head {
+            HeadKind::Spreading => Head::Spreading(SpreadingHead::new(
+                store,
+                &name,
+                config.train_examples,
+                config.z_dim,
+                config.classes,
+            )),
+            kind => Head::Linear(LinearHead::new(
+                store,
+                &name,
+                config.z_dim,
+                config.classes,
+                kind,
+            )),
+        };
         Ok(M1 { config, nets, head })
     }
 
@@ -254,7 +276,13 @@ impl Model for M1 {
 
     fn class_log_probs(&self, tape: &mut Tape, x: Var) -> Var {
         let (mu, _) = self.encode(tape, x);
-        self.head.log_probs(tape, mu)
+        match &self.head {
+            Head::Linear(h) => h.log_probs(tape, mu),
+            Head::Spreading(h) => {
+                let lp = h.log_probs(tape.store(), tape.value(mu));
+                tape.constant(lp)
+            }
+        }
     }
 
     fn loss(&self, tape: &mut Tape, batch: &Batch, rng: &mut StreamRng) -> Loss {
@@ -277,7 +305,6 @@ impl Model for M1 {
 
     fn end_epoch(&self, store: &mut ParamStore, ctx: &EpochContext<'_>) -> crate::Result<()> {
         let train = ctx.train;
-        let means = self.posterior_means(store, &train.x, train.dim, ctx.labelled);
         let labels_all = train
             .labels
             .as_ref()
@@ -287,6 +314,16 @@ impl Model for M1 {
             .iter()
             .map(|&i| labels_all[i] as usize)
             .collect();
-        self.head.fit(store, &means, &labels)
+        match &self.head {
+            Head::Linear(h) => {
+                let means = self.posterior_means(store, &train.x, train.dim, ctx.labelled);
+                h.fit(store, &means, &labels)
+            }
+            Head::Spreading(h) => {
+                let all: Vec<usize> = (0..train.n).collect();
+                let means = self.posterior_means(store, &train.x, train.dim, &all);
+                h.fit(store, &means, ctx.labelled, &labels)
+            }
+        }
     }
 }

@@ -5,6 +5,7 @@
 pub mod conv_arch;
 pub mod enumerate;
 pub mod head;
+pub mod label_spreading;
 pub mod likelihood;
 pub mod m1;
 pub mod m1m2;
@@ -182,5 +183,6 @@ fn m1_config(config: &TrainConfig, spec: &ModelSpec) -> crate::Result<m1::M1Conf
         activation: config.activation.clone(),
         head: head::HeadKind::parse(&config.head)?,
         likelihood: likelihood::Likelihood::parse(&config.likelihood)?,
+        train_examples: spec.labelled + spec.unlabelled,
     })
 }
