@@ -68,6 +68,9 @@ impl Grads {
     }
 }
 
+/// Tensors keyed by parameter (gradients or new buffer values).
+pub type ParamTensors = Vec<(ParamId, Tensor)>;
+
 /// What a backward pass produced: parameter gradients, gradients of
 /// `Tape::input` leaves, and buffer updates recorded during the forward pass.
 #[derive(Debug, Default)]
@@ -79,7 +82,7 @@ pub struct Gradients {
 
 impl Gradients {
     /// Takes the parameter gradients and the buffer updates out, by value.
-    pub fn into_params_and_buffers(self) -> (Vec<(ParamId, Tensor)>, Vec<(ParamId, Tensor)>) {
+    pub fn into_params_and_buffers(self) -> (ParamTensors, ParamTensors) {
         (self.params, self.buffers)
     }
 

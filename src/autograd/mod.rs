@@ -15,7 +15,7 @@ mod params;
 mod tape;
 mod trace;
 
-pub use backward::{Gradients, Grads, Values};
+pub use backward::{Gradients, Grads, ParamTensors, Values};
 pub(crate) use op::Backward;
 pub use op::Op;
 pub use params::{ParamId, ParamStore};

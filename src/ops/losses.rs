@@ -42,6 +42,23 @@ fn row_sums(rows: usize, cols: usize, f: impl Fn(usize) -> f32) -> Vec<f32> {
         .collect()
 }
 
+/// One row of BCE with logits: `per` ← softplus(l) − t·l, `sum` ← Σ per.
+fn bce_row(per: &mut [f32], l: &[f32], t: &[f32], sum: &mut f32) {
+    ew::softplus_forward(l, per);
+    for ((p, &lv), &tv) in per.iter_mut().zip(l).zip(t) {
+        *p -= tv * lv;
+    }
+    kr::row_sum(per, per.len(), std::slice::from_mut(sum));
+}
+
+/// One row of BCE's gradient: `d` += g·(σ(l) − t), with `sig` as scratch.
+fn bce_grad_row(d: &mut [f32], sig: &mut [f32], l: &[f32], t: &[f32], g: f32) {
+    ew::sigmoid_forward(l, sig);
+    for ((d, &sv), &tv) in d.iter_mut().zip(sig.iter()).zip(t) {
+        *d += g * (sv - tv);
+    }
+}
+
 /// Binary cross-entropy with logits, per row.
 pub struct BceWithLogits {
     logits: Var,
@@ -57,25 +74,18 @@ pub fn bce_with_logits(tape: &mut Tape, logits: Var, targets: Var) -> Var {
     let mut per = pool::zeroed(l.len());
     let mut sums = vec![0f32; rows];
     // One row at a time (rows in parallel when large): softplus(l) − t·l, summed.
-    let row = |(((p, l), t), s): (((&mut [f32], &[f32]), &[f32]), &mut f32)| {
-        ew::softplus_forward(l, p);
-        for ((p, &lv), &tv) in p.iter_mut().zip(l).zip(t) {
-            *p -= tv * lv;
-        }
-        kr::row_sum(p, cols, std::slice::from_mut(s));
-    };
     if l.len() >= super::activation::PAR_MIN {
         per.par_chunks_mut(cols)
             .zip(l.par_chunks(cols))
             .zip(t.par_chunks(cols))
             .zip(sums.par_iter_mut())
-            .for_each(row);
+            .for_each(|(((p, l), t), s)| bce_row(p, l, t, s));
     } else {
         per.chunks_mut(cols)
             .zip(l.chunks(cols))
             .zip(t.chunks(cols))
             .zip(sums.iter_mut())
-            .for_each(row);
+            .for_each(|(((p, l), t), s)| bce_row(p, l, t, s));
     }
     pool::give(per);
     let out = Tensor::new(&rows_shape(tape, logits), sums);
@@ -99,27 +109,18 @@ impl Backward for BceWithLogits {
         if let Some(gl) = grads.acc(self.logits, vals) {
             let mut sig = pool::zeroed(ld.len());
             // ∂/∂l = g·(σ(l) − t), one row at a time (rows in parallel when large).
-            let row = |(((grow, srow), lrow), (trow, &gr)): (
-                ((&mut [f32], &mut [f32]), &[f32]),
-                (&[f32], &f32),
-            )| {
-                ew::sigmoid_forward(lrow, srow);
-                for ((d, &sv), &tv) in grow.iter_mut().zip(srow.iter()).zip(trow) {
-                    *d += gr * (sv - tv);
-                }
-            };
             if ld.len() >= super::activation::PAR_MIN {
                 gl.par_chunks_mut(cols)
                     .zip(sig.par_chunks_mut(cols))
                     .zip(ld.par_chunks(cols))
                     .zip(td.par_chunks(cols).zip(gd.par_iter()))
-                    .for_each(row);
+                    .for_each(|(((d, s), l), (t, &g))| bce_grad_row(d, s, l, t, g));
             } else {
                 gl.chunks_mut(cols)
                     .zip(sig.chunks_mut(cols))
                     .zip(ld.chunks(cols))
                     .zip(td.chunks(cols).zip(gd.iter()))
-                    .for_each(row);
+                    .for_each(|(((d, s), l), (t, &g))| bce_grad_row(d, s, l, t, g));
             }
             pool::give(sig);
         }
