@@ -13,7 +13,11 @@ use sparselabel::train::{Outcome, TrainConfig, Trainer};
 
 #[test]
 fn full_loss_gradient_matches_finite_differences() {
-    for likelihood in [Likelihood::Bernoulli, Likelihood::Gaussian] {
+    for likelihood in [
+        Likelihood::Bernoulli,
+        Likelihood::Gaussian,
+        Likelihood::GaussianFixed { sigma: 0.5 },
+    ] {
         full_loss_gradient_for(likelihood);
     }
 }

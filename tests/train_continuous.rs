@@ -1,6 +1,6 @@
 //! Continuous features (sensor-like data in a .npy file, not in [0, 1]):
-//! M1 and M2 with a Gaussian likelihood learn three separated clusters from
-//! 5 labels per class, and a Bernoulli likelihood with binarisation is
+//! M1 and M2 with a Gaussian likelihood (learnt variance, and M2 with a fixed
+//! σ) learn three separated clusters from 5 labels per class, and a Bernoulli likelihood with binarisation is
 //! refused for such a configuration only when asked for a Gaussian one.
 
 use rand::RngExt;
@@ -35,11 +35,15 @@ fn blobs(dir: &std::path::Path) -> String {
 fn gaussian_likelihood_models_learn_continuous_clusters() {
     let dir = std::env::temp_dir().join(format!("sparselabel-continuous-{}", std::process::id()));
     let spec = blobs(&dir);
-    for model in ["m2", "m1"] {
+    for (model, likelihood) in [
+        ("m2", "gaussian"),
+        ("m1", "gaussian"),
+        ("m2", "gaussian:0.5"),
+    ] {
         let config = TrainConfig {
             model: model.into(),
             dataset: spec.clone(),
-            likelihood: "gaussian".into(),
+            likelihood: likelihood.into(),
             binarize: "none".into(),
             labels_per_class: Some(5),
             epochs: 6,
@@ -50,14 +54,14 @@ fn gaussian_likelihood_models_learn_continuous_clusters() {
             schedule: sparselabel::optim::Schedule::Constant { lr: 3e-3 },
             ..TrainConfig::default()
         };
-        let mut t = Trainer::new(config, &dir.join(model)).unwrap();
+        let mut t = Trainer::new(config, &dir.join(format!("{model}-{likelihood}"))).unwrap();
         t.set_quiet(true);
         let Outcome::Finished(test) = t.run().unwrap() else {
             panic!("interrupted")
         };
         assert!(
             test.accuracy > 0.8,
-            "{model}: test accuracy {}",
+            "{model} {likelihood}: test accuracy {}",
             test.accuracy
         );
     }
@@ -67,5 +71,13 @@ fn gaussian_likelihood_models_learn_continuous_clusters() {
         ..TrainConfig::default()
     };
     assert_eq!(bad.validate().unwrap_err().exit_code(), 2);
+    for nonsense in ["gaussian:0", "gaussian:-1", "gaussian:x", "poisson"] {
+        let bad = TrainConfig {
+            likelihood: nonsense.into(),
+            binarize: "none".into(),
+            ..TrainConfig::default()
+        };
+        assert_eq!(bad.validate().unwrap_err().exit_code(), 2, "{nonsense}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -61,7 +61,8 @@ pub struct TrainArgs {
     #[arg(long)]
     pub arch: Option<String>,
     /// Observation model: bernoulli (images, [0,1] data; dynamic
-    /// binarisation) or gaussian (continuous features; no binarisation).
+    /// binarisation), gaussian (continuous features, standardised; learnt
+    /// variance) or gaussian:SIGMA (the same with a fixed standard deviation).
     #[arg(long)]
     pub likelihood: Option<String>,
     /// Epochs over which the KL weight rises from 0 to 1.
@@ -149,7 +150,7 @@ fn resolve(args: &TrainArgs) -> Result<TrainConfig> {
     }
     if let Some(v) = &args.likelihood {
         c.likelihood = v.clone();
-        if v == "gaussian" {
+        if v.starts_with("gaussian") {
             c.binarize = "none".into();
         }
     }

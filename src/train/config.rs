@@ -315,13 +315,11 @@ impl TrainConfig {
                 self.binarize
             ));
         }
-        if !matches!(self.likelihood.as_str(), "bernoulli" | "gaussian") {
-            return bad(format!(
-                "--likelihood {} must be bernoulli or gaussian",
-                self.likelihood
-            ));
-        }
-        if self.likelihood == "gaussian" && self.binarize != "none" {
+        let likelihood = match crate::models::likelihood::Likelihood::parse(&self.likelihood) {
+            Ok(l) => l,
+            Err(e) => return bad(format!("--{e}")),
+        };
+        if likelihood.is_continuous() && self.binarize != "none" {
             return bad(
                 "a gaussian likelihood models the features as they are: binarize must be none"
                     .into(),

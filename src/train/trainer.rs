@@ -128,7 +128,7 @@ fn build(config: &TrainConfig) -> Result<Built> {
         let keep: Vec<usize> = (0..n.min(splits.train.n)).collect();
         splits.train = splits.train.subset(&keep);
     }
-    if config.likelihood == "gaussian" {
+    if models::likelihood::Likelihood::parse(&config.likelihood)?.is_continuous() {
         standardize(&mut splits);
     }
     let train = &splits.train;
