@@ -70,6 +70,55 @@ pub fn bound_inputs(tape: &mut Tape, batch: &Batch, k: usize) -> (Var, Vec<usize
     (x, ys)
 }
 
+/// All B_l + B_u inputs of a batch as one constant (labelled rows first),
+/// with B_l and B_u.
+pub fn inputs(tape: &mut Tape, batch: &Batch) -> (Var, usize, usize) {
+    let (bl, bu) = (batch.labels.len(), batch.unlabelled.shape()[0]);
+    assert!(bl + bu > 0, "an empty batch");
+    let d = if bu > 0 {
+        &batch.unlabelled
+    } else {
+        &batch.labelled
+    }
+    .shape()[1];
+    let x = tape.constant(stack_rows(
+        &[(&batch.labelled, 1), (&batch.unlabelled, 1)],
+        d,
+    ));
+    (x, bl, bu)
+}
+
+/// The bound's rows (inputs and classes): `x` itself when nothing is
+/// enumerated, else [`bound_inputs`].
+pub fn rows_and_classes(tape: &mut Tape, batch: &Batch, x: Var, k: usize) -> (Var, Vec<usize>) {
+    if batch.unlabelled.shape()[0] == 0 {
+        (x, batch.labels.clone())
+    } else {
+        bound_inputs(tape, batch, k)
+    }
+}
+
+/// Per-row bound L(x, y) = −log p(x|y,z) + w·KL(q(z|x,y) ‖ N(0, I)) − log p(y)
+/// for a uniform p(y) over `classes`, from the reconstruction term and q's
+/// mean and log-variance (w: the KL warm-up weight).
+pub fn row_bound(
+    tape: &mut Tape,
+    reconstruction: Var,
+    mu: Var,
+    logvar: Var,
+    kl_weight: f32,
+    classes: usize,
+) -> Var {
+    let kl = ops::kl_std_normal(tape, mu, logvar);
+    let kl = if kl_weight == 1.0 {
+        kl
+    } else {
+        ops::mul_scalar(tape, kl, kl_weight)
+    };
+    let per = ops::add(tape, reconstruction, kl);
+    ops::add_scalar(tape, per, (classes as f32).ln())
+}
+
 /// The objective from q(y|x)'s logits over the B_l + B_u inputs and the
 /// per-row bound L over the B_l + K·B_u rows, with its named terms.
 pub fn objective(

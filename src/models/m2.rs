@@ -18,7 +18,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::enumerate::{self, stack_rows};
+use super::enumerate;
 use super::{Batch, Loss, Model};
 use crate::autograd::{ParamId, ParamStore, Tape, Var};
 use crate::nn::{Activation, Init, Linear, Mlp};
@@ -205,15 +205,7 @@ impl M2 {
             .config
             .likelihood
             .negative_log_likelihood(tape, out, x_rows, Some(mask));
-        let kl = ops::kl_std_normal(tape, mu, logvar);
-        let kl = if kl_weight == 1.0 {
-            kl
-        } else {
-            ops::mul_scalar(tape, kl, kl_weight)
-        };
-        let per = ops::add(tape, rec, kl);
-        // − log p(y) = log K for the uniform prior.
-        ops::add_scalar(tape, per, (self.config.classes as f32).ln())
+        enumerate::row_bound(tape, rec, mu, logvar, kl_weight, self.config.classes)
     }
 }
 
@@ -237,26 +229,11 @@ impl Model for M2 {
     /// products keep the GEMMs efficient.
     fn loss(&self, tape: &mut Tape, batch: &Batch, rng: &mut StreamRng) -> Loss {
         let k = self.config.classes;
-        let (bl, bu) = (batch.labels.len(), batch.unlabelled.shape()[0]);
-        assert!(bl + bu > 0, "m2: empty batch");
-        let d = if bu > 0 {
-            &batch.unlabelled
-        } else {
-            &batch.labelled
-        }
-        .shape()[1];
-        let x = tape.constant(stack_rows(
-            &[(&batch.labelled, 1), (&batch.unlabelled, 1)],
-            d,
-        ));
+        let (x, bl, bu) = enumerate::inputs(tape, batch);
         let logits = self.qy.forward(tape, x);
         let xw = self.qz_in.linear.forward(tape, x);
         let xw_rows = enumerate::bound_rows(tape, xw, bl, bu, k);
-        let (x_rows, ys) = if bu == 0 {
-            (x, batch.labels.clone())
-        } else {
-            enumerate::bound_inputs(tape, batch, k)
-        };
+        let (x_rows, ys) = enumerate::rows_and_classes(tape, batch, x, k);
         let bound = self.bound(tape, x_rows, xw_rows, &ys, batch.kl_weight, rng);
         enumerate::objective(tape, batch, logits, bound, k, self.config.alpha)
     }

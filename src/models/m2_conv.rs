@@ -17,7 +17,7 @@
 //! B_l + t·B_u + i pairs unlabelled example i with class t.
 
 use super::conv_arch::{ConvArch, ConvClassifier, ConvDecoder, ConvTrunk, DenseHead};
-use super::enumerate::{self, stack_rows};
+use super::enumerate;
 use super::m2::M2Config;
 use super::{Batch, Loss, Model};
 use crate::autograd::{ParamStore, Tape, Var};
@@ -116,15 +116,7 @@ impl ConvM2 {
             .config
             .likelihood
             .negative_log_likelihood(tape, out, x_rows, None);
-        let kl = ops::kl_std_normal(tape, mu, logvar);
-        let kl = if kl_weight == 1.0 {
-            kl
-        } else {
-            ops::mul_scalar(tape, kl, kl_weight)
-        };
-        let per = ops::add(tape, rec, kl);
-        // − log p(y) = log K for the uniform prior.
-        ops::add_scalar(tape, per, (self.config.classes as f32).ln())
+        enumerate::row_bound(tape, rec, mu, logvar, kl_weight, self.config.classes)
     }
 }
 
@@ -143,23 +135,13 @@ impl Model for ConvM2 {
     }
 
     fn loss(&self, tape: &mut Tape, batch: &Batch, rng: &mut StreamRng) -> Loss {
-        let (k, d) = (self.config.classes, self.config.input_dim);
-        let bl = batch.labels.len();
-        let bu = batch.unlabelled.shape()[0];
-        assert!(bl + bu > 0, "m2: empty batch");
-        let x = tape.constant(stack_rows(
-            &[(&batch.labelled, 1), (&batch.unlabelled, 1)],
-            d,
-        ));
+        let k = self.config.classes;
+        let (x, bl, bu) = enumerate::inputs(tape, batch);
         let logits = self.qy.forward(tape, x, Some(&mut *rng));
         let feats = self.qz_trunk.forward(tape, x);
         let pre = self.qz_head.first_layer(tape, feats);
         let pre_rows = enumerate::bound_rows(tape, pre, bl, bu, k);
-        let (x_rows, ys) = if bu == 0 {
-            (x, batch.labels.clone())
-        } else {
-            enumerate::bound_inputs(tape, batch, k)
-        };
+        let (x_rows, ys) = enumerate::rows_and_classes(tape, batch, x, k);
         let bound = self.bound(tape, x_rows, pre_rows, &ys, batch.kl_weight, rng);
         enumerate::objective(tape, batch, logits, bound, k, self.config.alpha)
     }
