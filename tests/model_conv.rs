@@ -208,15 +208,9 @@ fn short_mnist_run(tag: &str, config: TrainConfig) -> (Vec<f64>, f64) {
     let Outcome::Finished(test) = trainer.run().unwrap() else {
         panic!("not interrupted")
     };
-    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
-    let losses: Vec<f64> = metrics
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["losses"]["loss"]
-                .as_f64()
-                .unwrap()
-        })
-        .collect();
+    let losses = sparselabel::train::RunDir::open(&out)
+        .unwrap()
+        .epoch_losses();
     let _ = std::fs::remove_dir_all(&out);
     (losses, test.accuracy)
 }

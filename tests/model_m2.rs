@@ -78,15 +78,9 @@ fn short_training_on_mnist_learns() {
     let Outcome::Finished(test) = trainer.run().unwrap() else {
         panic!("not interrupted")
     };
-    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
-    let losses: Vec<f64> = metrics
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["losses"]["loss"]
-                .as_f64()
-                .unwrap()
-        })
-        .collect();
+    let losses = sparselabel::train::RunDir::open(&out)
+        .unwrap()
+        .epoch_losses();
     assert!(losses[2] < losses[0], "loss should fall: {losses:?}");
     // 100 labels, 5,000 unlabelled, 3 short epochs: far above chance (10 %).
     assert!(test.accuracy > 0.6, "test accuracy {}", test.accuracy);

@@ -39,11 +39,7 @@ pub fn write(run: &RunDir, test: &EvalMetrics, test_set: &Dataset, model: &str) 
         &col_names,
     )?;
 
-    let text = std::fs::read_to_string(run.file("metrics.jsonl")).unwrap_or_default();
-    let records: Vec<serde_json::Value> = text
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
+    let records = run.metrics();
     let mut loss = Vec::new();
     let mut val = Vec::new();
     let mut tst = Vec::new();

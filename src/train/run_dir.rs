@@ -158,6 +158,24 @@ impl RunDir {
         writeln!(f, "{line}").map_err(|e| Error::io(&path, e))
     }
 
+    /// The epoch records of `metrics.jsonl`, in order (none if it is
+    /// missing; unreadable lines are skipped).
+    pub fn metrics(&self) -> Vec<serde_json::Value> {
+        fs::read_to_string(self.file("metrics.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// The total training loss of each epoch, from `metrics.jsonl`.
+    pub fn epoch_losses(&self) -> Vec<f64> {
+        self.metrics()
+            .iter()
+            .filter_map(|r| r["losses"]["loss"].as_f64())
+            .collect()
+    }
+
     /// Drops the lines of `metrics.jsonl` after the first `epochs` (used when
     /// resuming from a checkpoint older than the log).
     pub fn truncate_metrics(&self, epochs: usize) -> Result<()> {
