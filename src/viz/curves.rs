@@ -2,11 +2,9 @@
 
 use std::path::Path;
 
-use super::axes::{self, Axes};
+use super::axes;
 use super::canvas::Canvas;
-use super::colour::{self, Rgb, WHITE};
-use super::font;
-use super::frame::{legend, legend_size, title_strip, TITLE_H, TITLE_SCALE};
+use super::colour::{self, Rgb};
 use crate::Result;
 
 /// Size of the plot area in pixels.
@@ -37,23 +35,7 @@ fn draw(title: &str, x_label: &str, series: &[(String, Vec<(f64, f64)>)], y_labe
         .enumerate()
         .map(|(i, (name, _))| (name.clone(), colour::category(i)))
         .collect();
-    let (ml, mb) = axes::margins(yr);
-    let (lw, lh) = legend_size(&entries);
-    let top = TITLE_H as i64 + 16;
-    let ax = Axes {
-        left: ml,
-        top,
-        width: PLOT_W as i64,
-        height: PLOT_H as i64,
-        x_range: xr,
-        y_range: yr,
-    };
-    let title_w = (font::text_width(title, TITLE_SCALE) + 24).min(1200);
-    let width = (ml as usize + PLOT_W + 20 + lw + 16).max(title_w);
-    let height = (top as usize + PLOT_H + mb as usize).max(top as usize + lh + 16);
-    let mut canvas = Canvas::new(width, height, WHITE);
-    title_strip(&mut canvas, title);
-    ax.draw(&mut canvas, x_label, y_label);
+    let (mut canvas, ax) = axes::chart(title, x_label, y_label, PLOT_W, PLOT_H, xr, yr, &entries);
 
     for (i, (_, pts)) in series.iter().enumerate() {
         let c = colour::category(i);
@@ -73,9 +55,7 @@ fn draw(title: &str, x_label: &str, series: &[(String, Vec<(f64, f64)>)], y_labe
             last = Some(p);
         }
     }
-    if !entries.is_empty() {
-        legend(&mut canvas, ml + PLOT_W as i64 + 20, top, &entries);
-    }
+    axes::chart_legend(&mut canvas, &ax, &entries);
     canvas
 }
 

@@ -3,11 +3,10 @@
 
 use std::path::Path;
 
-use super::axes::{self, Axes};
+use super::axes;
 use super::canvas::Canvas;
-use super::colour::{self, Rgb, WHITE};
-use super::frame::{legend, legend_size, title_strip, TITLE_H, TITLE_SCALE};
-use super::{font, invalid};
+use super::colour::{self, Rgb};
+use super::invalid;
 use crate::Result;
 
 /// Size of the plot area in pixels.
@@ -61,23 +60,16 @@ fn draw(title: &str, groups: &[(String, Vec<f32>)], bins: usize) -> Result<Canva
         .enumerate()
         .map(|(i, (name, v))| (format!("{name} (n={})", v.len()), colour::category(i)))
         .collect();
-    let (ml, mb) = axes::margins(yr);
-    let (lw, lh) = legend_size(&entries);
-    let top = TITLE_H as i64 + 16;
-    let ax = Axes {
-        left: ml,
-        top,
-        width: PLOT_W as i64,
-        height: PLOT_H as i64,
-        x_range: (lo, hi),
-        y_range: yr,
-    };
-    let title_w = (font::text_width(title, TITLE_SCALE) + 24).min(1200);
-    let width = (ml as usize + PLOT_W + 20 + lw + 16).max(title_w);
-    let height = (top as usize + PLOT_H + mb as usize).max(top as usize + lh + 16);
-    let mut canvas = Canvas::new(width, height, WHITE);
-    title_strip(&mut canvas, title);
-    ax.draw(&mut canvas, "", "fraction of group");
+    let (mut canvas, ax) = axes::chart(
+        title,
+        "",
+        "fraction of group",
+        PLOT_W,
+        PLOT_H,
+        (lo, hi),
+        yr,
+        &entries,
+    );
 
     let edge = |b: usize| ax.px(lo + (hi - lo) * b as f64 / bins as f64);
     let base = ax.py(0.0);
@@ -103,9 +95,7 @@ fn draw(title: &str, groups: &[(String, Vec<f32>)], bins: usize) -> Result<Canva
         }
         canvas.thick_line(edge(bins), prev_y, edge(bins), base, c, 2);
     }
-    if !entries.is_empty() {
-        legend(&mut canvas, ml + PLOT_W as i64 + 20, top, &entries);
-    }
+    axes::chart_legend(&mut canvas, &ax, &entries);
     Ok(canvas)
 }
 

@@ -3,11 +3,10 @@
 
 use std::path::Path;
 
-use super::axes::{self, Axes};
+use super::axes;
 use super::canvas::Canvas;
-use super::colour::{self, Rgb, WHITE};
-use super::frame::{legend, legend_size, title_strip, TITLE_H, TITLE_SCALE};
-use super::{font, invalid};
+use super::colour::{self, Rgb};
+use super::invalid;
 use crate::Result;
 
 /// Side of the square plot area in pixels.
@@ -52,23 +51,16 @@ fn draw(title: &str, points: &[[f32; 2]], classes: &[u32], names: &[String]) -> 
         .collect();
 
     let (xr, yr) = square_ranges(points);
-    let (ml, mb) = axes::margins(yr);
-    let (lw, lh) = legend_size(&entries);
-    let top = TITLE_H as i64 + 16;
-    let ax = Axes {
-        left: ml,
-        top,
-        width: PLOT as i64,
-        height: PLOT as i64,
-        x_range: xr,
-        y_range: yr,
-    };
-    let title_w = (font::text_width(title, TITLE_SCALE) + 24).min(1200);
-    let width = (ml as usize + PLOT + 20 + lw + 16).max(title_w);
-    let height = (top as usize + PLOT + mb as usize).max(top as usize + lh + 16);
-    let mut canvas = Canvas::new(width, height, WHITE);
-    title_strip(&mut canvas, title);
-    ax.draw(&mut canvas, "component 1", "component 2");
+    let (mut canvas, ax) = axes::chart(
+        title,
+        "component 1",
+        "component 2",
+        PLOT,
+        PLOT,
+        xr,
+        yr,
+        &entries,
+    );
 
     let radius = match points.len() {
         0..=500 => 3,
@@ -82,7 +74,7 @@ fn draw(title: &str, points: &[[f32; 2]], classes: &[u32], names: &[String]) -> 
             canvas.dot(ax.px(x as f64), ax.py(y as f64), radius, c);
         }
     }
-    legend(&mut canvas, ml + PLOT as i64 + 20, top, &entries);
+    axes::chart_legend(&mut canvas, &ax, &entries);
     Ok(canvas)
 }
 
