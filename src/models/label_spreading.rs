@@ -163,27 +163,31 @@ pub fn nearest(
             .par_chunks_mut(k)
             .zip(block.par_chunks(n))
             .enumerate()
-            .for_each(|(r, (slot, dot))| {
-                let me = start + r;
-                // Insertion into a sorted list of the k best (distance, index).
-                let mut best: Vec<(f32, u32)> = Vec::with_capacity(k + 1);
-                for (j, (&d, &nj)) in dot.iter().zip(&base_norms).enumerate() {
-                    if exclude_self && j == me {
-                        continue;
+            .for_each_init(
+                || Vec::<(f32, u32)>::with_capacity(k + 1),
+                |best, (r, (slot, dot))| {
+                    let me = start + r;
+                    // Insertion into a sorted list of the k best (distance, index),
+                    // one list per worker, reused from row to row.
+                    best.clear();
+                    for (j, (&d, &nj)) in dot.iter().zip(&base_norms).enumerate() {
+                        if exclude_self && j == me {
+                            continue;
+                        }
+                        // |q|² is the same for every j: it cannot change the order.
+                        let dist = nj - 2.0 * d;
+                        if best.len() == k && dist >= best[k - 1].0 {
+                            continue;
+                        }
+                        let at = best.partition_point(|&(b, _)| b <= dist);
+                        best.insert(at, (dist, j as u32));
+                        best.truncate(k);
                     }
-                    // |q|² is the same for every j: it cannot change the order.
-                    let dist = nj - 2.0 * d;
-                    if best.len() == k && dist >= best[k - 1].0 {
-                        continue;
+                    for (s, (_, j)) in slot.iter_mut().zip(best.iter()) {
+                        *s = *j;
                     }
-                    let at = best.partition_point(|&(b, _)| b <= dist);
-                    best.insert(at, (dist, j as u32));
-                    best.truncate(k);
-                }
-                for (s, (_, j)) in slot.iter_mut().zip(&best) {
-                    *s = *j;
-                }
-            });
+                },
+            );
     }
     out
 }
