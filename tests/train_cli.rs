@@ -17,6 +17,9 @@ fn tiny() -> TrainConfig {
         epochs: 3,
         batch_labelled: 10,
         batch_unlabelled: 20,
+        // Labelled draws on every other step: the loss terms of the labelled
+        // steps must still be averaged by name across a resume.
+        labelled_every: 2,
         steps_per_epoch: Some(6),
         hidden: vec![32],
         z_dim: 4,
@@ -91,6 +94,17 @@ fn interrupted_and_resumed_equals_uninterrupted() {
     assert_eq!(a.len(), 3);
     assert_eq!(b.len(), 3);
     for (x, y) in a.iter().zip(&b) {
+        for term in [
+            "loss",
+            "labelled_bound",
+            "cross_entropy",
+            "unlabelled_bound",
+        ] {
+            assert!(
+                x["losses"][term].as_f64().unwrap().is_finite(),
+                "{term}: {x}"
+            );
+        }
         assert_eq!(x["losses"], y["losses"]);
         assert_eq!(x["validation_accuracy"], y["validation_accuracy"]);
     }

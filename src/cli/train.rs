@@ -44,6 +44,9 @@ pub struct TrainArgs {
     /// Labelled examples per step.
     #[arg(long)]
     pub batch_labelled: Option<usize>,
+    /// Draw a labelled batch only every N-th step (default 1: every step).
+    #[arg(long)]
+    pub labelled_every: Option<usize>,
     /// Constant learning rate (replaces the preset's schedule).
     #[arg(long)]
     pub lr: Option<f32>,
@@ -129,6 +132,9 @@ fn resolve(args: &TrainArgs) -> Result<TrainConfig> {
     }
     if let Some(v) = args.batch_labelled {
         c.batch_labelled = v;
+    }
+    if let Some(v) = args.labelled_every {
+        c.labelled_every = v;
     }
     if let Some(v) = args.lr {
         if !(v > 0.0 && v.is_finite()) {

@@ -28,6 +28,11 @@ pub struct TrainConfig {
     pub batch_labelled: usize,
     /// Unlabelled examples per step.
     pub batch_unlabelled: usize,
+    /// Draw a labelled batch only every N-th step of an epoch (1: every
+    /// step; Pyro's SS-VAE sees its 100 labels once per epoch, which keeps
+    /// q(y|x) from memorising them while the unlabelled bound shapes it).
+    #[serde(default = "one")]
+    pub labelled_every: usize,
     /// Learning-rate schedule (by epoch).
     pub schedule: Schedule,
     /// Adam's β₁, β₂, ε, weight decay.
@@ -95,6 +100,7 @@ impl Default for TrainConfig {
             epochs: 10,
             batch_labelled: 100,
             batch_unlabelled: 100,
+            labelled_every: 1,
             schedule: Schedule::Constant { lr: 3e-4 },
             adam: AdamConfig::default(),
             clip_norm: None,
@@ -122,6 +128,10 @@ impl Default for TrainConfig {
 
 fn default_likelihood() -> String {
     "bernoulli".into()
+}
+
+fn one() -> usize {
+    1
 }
 
 fn default_arch() -> String {
@@ -308,6 +318,9 @@ impl TrainConfig {
         }
         if self.batch_unlabelled == 0 && self.batch_labelled == 0 {
             return bad("--batch must be at least 1".into());
+        }
+        if self.labelled_every == 0 {
+            return bad("--labelled-every must be at least 1".into());
         }
         if !matches!(self.binarize.as_str(), "dynamic" | "none") {
             return bad(format!(

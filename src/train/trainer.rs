@@ -73,9 +73,10 @@ pub struct Trainer {
     streams: Streams,
     epoch: usize,
     step_in_epoch: usize,
-    loss_sums: Vec<f64>,
+    /// Per-term sums and counts of this epoch's step losses, by name: a
+    /// term may appear on some steps only (the labelled ones).
+    loss_sums: Vec<(String, f64, u64)>,
     examples_total: u64,
-    term_names: Vec<&'static str>,
     elapsed_before: f64,
     interrupt: Arc<AtomicBool>,
     quiet: bool,
@@ -193,7 +194,6 @@ impl Trainer {
             step_in_epoch: 0,
             loss_sums: Vec::new(),
             examples_total: 0,
-            term_names: Vec::new(),
             elapsed_before: 0.0,
             interrupt: Arc::new(AtomicBool::new(false)),
             quiet: false,
@@ -228,11 +228,11 @@ impl Trainer {
         let loss_sums = ck
             .counters
             .iter()
-            .filter(|(k, _)| k.starts_with("loss_sum."))
-            .map(|(k, v)| (k.clone(), f64::from_bits(*v as u64)))
-            .collect::<std::collections::BTreeMap<_, _>>();
-        let loss_sums = (0..loss_sums.len())
-            .map(|i| loss_sums[&format!("loss_sum.{i:02}")])
+            .filter_map(|(k, v)| {
+                let name = k.strip_prefix("loss_sum.")?;
+                let count = *ck.counters.get(&format!("loss_count.{name}"))?;
+                Some((name.to_string(), f64::from_bits(*v as u64), count as u64))
+            })
             .collect();
         run.truncate_metrics(epoch)?;
         Ok(Trainer {
@@ -249,7 +249,6 @@ impl Trainer {
             step_in_epoch,
             loss_sums,
             examples_total: ck.counters.get("examples_total").copied().unwrap_or(0) as u64,
-            term_names: Vec::new(),
             elapsed_before,
             interrupt: Arc::new(AtomicBool::new(false)),
             quiet: false,
@@ -307,8 +306,9 @@ impl Trainer {
             ("elapsed_bits".into(), elapsed.to_bits() as i64),
             ("examples_total".into(), self.examples_total as i64),
         ];
-        for (i, s) in self.loss_sums.iter().enumerate() {
-            counters.push((format!("loss_sum.{i:02}"), s.to_bits() as i64));
+        for (name, sum, count) in &self.loss_sums {
+            counters.push((format!("loss_sum.{name}"), sum.to_bits() as i64));
+            counters.push((format!("loss_count.{name}"), *count as i64));
         }
         let counters: Vec<(&str, i64)> = counters.iter().map(|(k, v)| (k.as_str(), *v)).collect();
         let s = &self.streams;
@@ -341,11 +341,16 @@ impl Trainer {
         let c = &self.config;
         let bin = c.binarize == "dynamic";
         let train = &self.splits.train;
-        let lab_pos = sample_without_replacement(
-            self.labelled.len(),
-            c.batch_labelled,
-            &mut self.streams.labelled,
-        );
+        let draws_labels = self.step_in_epoch % c.labelled_every == 0;
+        let lab_pos = if draws_labels {
+            sample_without_replacement(
+                self.labelled.len(),
+                c.batch_labelled,
+                &mut self.streams.labelled,
+            )
+        } else {
+            Vec::new()
+        };
         let lab_idx: Vec<usize> = lab_pos.iter().map(|&p| self.labelled[p]).collect();
         let labels_all = train.labels.as_ref().expect("labelled data has labels");
         let steps = self.steps_per_epoch();
@@ -423,13 +428,15 @@ impl Trainer {
                 let (parts, used) = self.step(&unl)?;
                 examples_now += used;
                 self.examples_total += used as u64;
-                if self.loss_sums.len() != parts.len() {
-                    self.loss_sums = vec![0.0; parts.len()];
+                for (name, value) in &parts {
+                    match self.loss_sums.iter_mut().find(|(n, _, _)| n == name) {
+                        Some((_, sum, count)) => {
+                            *sum += *value as f64;
+                            *count += 1;
+                        }
+                        None => self.loss_sums.push((name.to_string(), *value as f64, 1)),
+                    }
                 }
-                for (a, (_, p)) in self.loss_sums.iter_mut().zip(&parts) {
-                    *a += *p as f64;
-                }
-                self.term_names = parts.iter().map(|(n, _)| *n).collect();
                 self.step_in_epoch += 1;
                 bar.set_prefix(format!("epoch {}/{}", self.epoch + 1, epochs));
                 let rate = examples_now as f64 / epoch_start.elapsed().as_secs_f64().max(1e-9);
@@ -453,11 +460,9 @@ impl Trainer {
             } else {
                 None
             };
-            let names = &self.term_names;
             let mut losses = serde_json::Map::new();
-            for (i, s) in self.loss_sums.iter().enumerate() {
-                let name = names.get(i).copied().unwrap_or("term");
-                losses.insert(name.to_string(), json!(s / steps as f64));
+            for (name, sum, count) in &self.loss_sums {
+                losses.insert(name.clone(), json!(sum / (*count).max(1) as f64));
             }
             let record = json!({
                 "epoch": self.epoch + 1,
@@ -477,7 +482,7 @@ impl Trainer {
                         "epoch {:>3}/{}  loss {:>9.3}  validation accuracy {:.4}  {:.0} examples/s",
                         self.epoch + 1,
                         epochs,
-                        self.loss_sums.first().copied().unwrap_or(0.0) / steps as f64,
+                        losses.get("loss").and_then(|v| v.as_f64()).unwrap_or(0.0),
                         validation.accuracy,
                         record["examples_per_second"].as_f64().unwrap_or(0.0)
                     )
