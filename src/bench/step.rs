@@ -45,8 +45,26 @@ fn build(model: &str, store: &mut ParamStore) -> Result<Box<dyn Model>> {
             };
             Ok(Box::new(M1::new(store, "m1", c, &mut rng)?))
         }
+        "gmdgm" => {
+            // peer/models.py GMDGM(h=500, z_dim=10): ReLU 784–500–500–10,
+            // 794–500–500–20, 10–500–500–784, p(z|y) table drawn N(0, 1),
+            // every pixel (no std filter), the ten MNIST classes.
+            let c = crate::models::gmdgm::GmDgmConfig {
+                input_dim: 784,
+                z_dim: 10,
+                hidden: vec![500, 500],
+                activation: "relu".into(),
+                alpha: 60.0,
+                prior_mean_std: 1.0,
+                likelihood: crate::models::likelihood::Likelihood::Bernoulli,
+            };
+            let layout = crate::models::class_layout::ClassLayout::new((0..10).collect(), 0)?;
+            Ok(Box::new(crate::models::gmdgm::GmDgm::new(
+                store, c, layout, &mut rng,
+            )?))
+        }
         other => Err(Error::Usage(format!(
-            "bench step: model '{other}' is not implemented yet (available: m1, m2)"
+            "bench step: model '{other}' is not implemented yet (available: m1, m2, gmdgm)"
         ))),
     }
 }

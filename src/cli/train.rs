@@ -35,6 +35,20 @@ pub struct TrainArgs {
     /// Classes that get labels, e.g. 0-4 (the rest are never labelled).
     #[arg(long)]
     pub labelled_classes: Option<String>,
+    /// ssvae, gmdgm: model classes beyond the labelled ones (the whole K
+    /// when nothing is labelled).
+    #[arg(long)]
+    pub extra_classes: Option<usize>,
+    /// Keep only these classes (e.g. 0-4) in every split.
+    #[arg(long)]
+    pub classes: Option<String>,
+    /// Keep only these classes in validation and test (training sees all).
+    #[arg(long)]
+    pub eval_classes: Option<String>,
+    /// Drop features whose training standard deviation is at most this
+    /// (Willetts et al.: 0.1).
+    #[arg(long)]
+    pub drop_std: Option<f32>,
     /// Epochs.
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -123,6 +137,18 @@ fn resolve(args: &TrainArgs) -> Result<TrainConfig> {
     }
     if let Some(v) = &args.labelled_classes {
         c.labelled_classes = Some(v.clone());
+    }
+    if let Some(v) = args.extra_classes {
+        c.extra_classes = v;
+    }
+    if let Some(v) = &args.classes {
+        c.classes = Some(v.clone());
+    }
+    if let Some(v) = &args.eval_classes {
+        c.eval_classes = Some(v.clone());
+    }
+    if let Some(v) = args.drop_std {
+        c.drop_std = Some(v);
     }
     if let Some(v) = args.epochs {
         c.epochs = v;

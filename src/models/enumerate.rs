@@ -98,6 +98,22 @@ pub fn rows_and_classes(tape: &mut Tape, batch: &Batch, x: Var, k: usize) -> (Va
     }
 }
 
+/// The class prior's contribution −log p(y) to each bound row.
+#[derive(Clone, Copy, Debug)]
+pub enum NegLogPrior {
+    /// p(y) = 1/K over K classes: the same log K on every row.
+    Uniform(usize),
+    /// −log p(y_r) of each row r, a (rows) vector (see [`neg_log_prior_rows`]).
+    PerRow(Var),
+}
+
+/// −log p(y_r) for the rows' classes `ys`, gathered from a (K, 1) table of
+/// −log p(y) (a buffer: no gradient flows to it).
+pub fn neg_log_prior_rows(tape: &mut Tape, table: Var, ys: &[usize]) -> Var {
+    let rows = ops::gather_rows(tape, table, ys);
+    ops::reshape(tape, rows, &[ys.len()])
+}
+
 /// Per-row bound L(x, y) = −log p(x|y,z) + w·KL(q(z|x,y) ‖ N(0, I)) − log p(y)
 /// for a uniform p(y) over `classes`, from the reconstruction term and q's
 /// mean and log-variance (w: the KL warm-up weight).
@@ -110,13 +126,30 @@ pub fn row_bound(
     classes: usize,
 ) -> Var {
     let kl = ops::kl_std_normal(tape, mu, logvar);
+    row_bound_with(tape, reconstruction, kl, kl_weight, NegLogPrior::Uniform(classes))
+}
+
+/// Per-row bound L(x, y) = −log p(x|·) + w·KL + (−log p(y)) from the
+/// reconstruction term, any per-row KL term (e.g. against a class-dependent
+/// p(z|y)) and the class prior (w: the KL warm-up weight). With a uniform
+/// prior it is exactly [`row_bound`]'s arithmetic.
+pub fn row_bound_with(
+    tape: &mut Tape,
+    reconstruction: Var,
+    kl: Var,
+    kl_weight: f32,
+    prior: NegLogPrior,
+) -> Var {
     let kl = if kl_weight == 1.0 {
         kl
     } else {
         ops::mul_scalar(tape, kl, kl_weight)
     };
     let per = ops::add(tape, reconstruction, kl);
-    ops::add_scalar(tape, per, (classes as f32).ln())
+    match prior {
+        NegLogPrior::Uniform(classes) => ops::add_scalar(tape, per, (classes as f32).ln()),
+        NegLogPrior::PerRow(v) => ops::add(tape, per, v),
+    }
 }
 
 /// The objective from q(y|x)'s logits over the B_l + B_u inputs and the

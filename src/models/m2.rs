@@ -50,13 +50,16 @@ pub struct M2Config {
 
 /// A first layer taking [v; one-hot y]: W_v·v + T[y] + b.
 #[derive(Clone, Copy, Debug)]
-struct ConditionedInput {
-    linear: Linear,
-    class_table: ParamId,
+pub(crate) struct ConditionedInput {
+    /// W_v and b.
+    pub(crate) linear: Linear,
+    /// T: (K, H).
+    pub(crate) class_table: ParamId,
 }
 
 impl ConditionedInput {
-    fn new(
+    /// Adds W_v, b and T under `name`, drawn with the fan-in of [v; y].
+    pub(crate) fn new(
         store: &mut ParamStore,
         name: &str,
         inp: usize,
@@ -92,6 +95,9 @@ pub struct M2 {
     /// Per-feature weights of the Gaussian likelihood (1 = modelled, 0 =
     /// ignored), a buffer; all ones unless a caller masks features.
     feature_mask: ParamId,
+    /// −log p(y) as a (K, 1) buffer when the prior is not uniform (SSVAE's
+    /// split prior); `None`: p(y) = 1/K.
+    class_prior: Option<ParamId>,
 }
 
 impl M2 {
@@ -134,6 +140,7 @@ impl M2 {
         let feature_mask = store.add_buffer("px.feature_mask", Tensor::full(&[d], 1.0));
         Ok(M2 {
             feature_mask,
+            class_prior: None,
             config,
             act,
             qy,
@@ -144,6 +151,12 @@ impl M2 {
             px_rest,
             px_out,
         })
+    }
+
+    /// Replaces the uniform p(y) by the (K, 1) buffer of −log p(y) `table`.
+    pub fn with_class_prior(mut self, table: ParamId) -> Self {
+        self.class_prior = Some(table);
+        self
     }
 
     /// The configuration.
@@ -205,7 +218,16 @@ impl M2 {
             .config
             .likelihood
             .negative_log_likelihood(tape, out, x_rows, Some(mask));
-        enumerate::row_bound(tape, rec, mu, logvar, kl_weight, self.config.classes)
+        match self.class_prior {
+            None => enumerate::row_bound(tape, rec, mu, logvar, kl_weight, self.config.classes),
+            Some(id) => {
+                let kl = ops::kl_std_normal(tape, mu, logvar);
+                let table = tape.param(id);
+                let prior = enumerate::neg_log_prior_rows(tape, table, ys);
+                let prior = enumerate::NegLogPrior::PerRow(prior);
+                enumerate::row_bound_with(tape, rec, kl, kl_weight, prior)
+            }
+        }
     }
 }
 

@@ -2,8 +2,10 @@
 //! a fresh tape from a [`Batch`] and predicts classes for evaluation; its
 //! parameters live in the caller's `ParamStore`.
 
+pub mod class_layout;
 pub mod conv_arch;
 pub mod enumerate;
+pub mod gmdgm;
 pub mod head;
 pub mod label_spreading;
 pub mod likelihood;
@@ -11,6 +13,7 @@ pub mod m1;
 pub mod m1m2;
 pub mod m2;
 pub mod m2_conv;
+pub mod ssvae;
 
 use crate::rng::StreamRng as InitRng;
 use crate::train::TrainConfig;
@@ -69,6 +72,13 @@ pub trait Model: Send + Sync {
 
     /// Number of classes (or clusters) the model predicts.
     fn num_classes(&self) -> usize;
+
+    /// The dataset class each model class stands for (`None`: a class with
+    /// no labelled counterpart, e.g. SSVAE's and GM-DGM's extra classes);
+    /// `None` when model classes are the dataset classes.
+    fn class_map(&self) -> Option<Vec<Option<u32>>> {
+        None
+    }
 
     /// Called before every epoch, also the first one after a resume, so it
     /// must be idempotent (e.g. switching training phases, freezing
@@ -146,6 +156,39 @@ pub fn build(
              training mode, which batch-norm and dropout would change)"
                 .into(),
         )),
+        "gmdgm" | "ssvae" if arch != conv_arch::Arch::Mlp => Err(crate::Error::Usage(format!(
+            "--arch conv is not available for {} (use --arch mlp)",
+            config.model
+        ))),
+        "gmdgm" => {
+            let layout = class_layout::ClassLayout::from_config(config, spec.classes)?;
+            let c = gmdgm::GmDgmConfig {
+                input_dim: spec.input_dim,
+                z_dim: config.z_dim,
+                hidden: config.hidden.clone(),
+                activation: config.activation.clone(),
+                alpha,
+                // A guess: unit-spread component means break the symmetry
+                // between classes from the start (Willetts et al. draw them
+                // near 0 with std 0.001).
+                prior_mean_std: 1.0,
+                likelihood: likelihood::Likelihood::parse(&config.likelihood)?,
+            };
+            Ok(Box::new(gmdgm::GmDgm::new(store, c, layout, rng)?))
+        }
+        "ssvae" => {
+            let layout = class_layout::ClassLayout::from_config(config, spec.classes)?;
+            let c = m2::M2Config {
+                input_dim: spec.input_dim,
+                classes: layout.classes(),
+                z_dim: config.z_dim,
+                hidden: config.hidden.clone(),
+                activation: config.activation.clone(),
+                alpha,
+                likelihood: likelihood::Likelihood::parse(&config.likelihood)?,
+            };
+            Ok(Box::new(ssvae::Ssvae::new(store, c, layout, rng)?))
+        }
         "m1m2" => {
             let first = store.len();
             let m1 = m1::M1::new(store, "m1", m1_config(config, spec)?, rng)?;

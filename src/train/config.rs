@@ -22,6 +22,23 @@ pub struct TrainConfig {
     pub label_fraction: Option<f64>,
     /// Classes that get labels (e.g. `0-4`); the others are never labelled.
     pub labelled_classes: Option<String>,
+    /// SSVAE and GM-DGM: model classes beyond the labelled ones (for classes
+    /// that are never labelled; the whole K when nothing is labelled).
+    #[serde(default)]
+    pub extra_classes: usize,
+    /// Keep only these classes (e.g. `0-4`) in every split (train,
+    /// validation, test).
+    #[serde(default)]
+    pub classes: Option<String>,
+    /// Keep only these classes in the validation and test splits (training
+    /// still sees every class, e.g. unlabelled classes 5–9).
+    #[serde(default)]
+    pub eval_classes: Option<String>,
+    /// Drop features whose training standard deviation is ≤ this value
+    /// before the model sees the data (Willetts et al.: 0.1); the mask is
+    /// written to the run directory as `feature_mask.json`.
+    #[serde(default)]
+    pub drop_std: Option<f32>,
     /// Epochs over the unlabelled set.
     pub epochs: usize,
     /// Labelled examples per step.
@@ -97,6 +114,10 @@ impl Default for TrainConfig {
             labels_per_class: Some(10),
             label_fraction: None,
             labelled_classes: None,
+            extra_classes: 0,
+            classes: None,
+            eval_classes: None,
+            drop_std: None,
             epochs: 10,
             batch_labelled: 100,
             batch_unlabelled: 100,
@@ -221,6 +242,62 @@ fn kingma_m2_mnist100() -> TrainConfig {
     }
 }
 
+/// Willetts et al.'s settings (their public code, `run_data_model_mixed.py`
+/// and `gm_dgm.py`): ReLU 500–500 networks, batch 100 labelled + 100
+/// unlabelled, Adam 3e-4 ×0.75 every 200 epochs, α = 1.1 on the mean
+/// labelled cross-entropy, z 100 on MNIST (z 10 on Fashion-MNIST, DESIGN.md
+/// §4), pixels with training std ≤ 0.1 dropped, dynamic binarisation.
+/// Guesses: 300 epochs; K = 10 in every regime (10 extra classes when
+/// unsupervised, 5 when semi-unsupervised); their L2 weight prior
+/// (0.5·‖θ‖²/N) is left out.
+fn willetts(model: &str, dataset: &str, regime: &str) -> TrainConfig {
+    let (labels_per_class, label_fraction, labelled_classes, extra_classes) = match regime {
+        "us" => (Some(0), None, None, 10),
+        "ss" => (None, Some(0.2), None, 0),
+        _ => (None, Some(0.2), Some("0-4".to_string()), 5),
+    };
+    let fashion = dataset == "fashion-mnist";
+    let tag = if fashion { "fashion" } else { "mnist" };
+    TrainConfig {
+        preset: Some(format!("willetts-{model}-{tag}-{regime}")),
+        model: model.into(),
+        dataset: dataset.into(),
+        labels_per_class,
+        label_fraction,
+        labelled_classes,
+        extra_classes,
+        drop_std: Some(0.1),
+        epochs: 300,
+        batch_labelled: 100,
+        batch_unlabelled: 100,
+        schedule: Schedule::Step {
+            lr: 3e-4,
+            gamma: 0.75,
+            every: 200,
+            floor: 0.0,
+        },
+        hidden: vec![500, 500],
+        activation: "relu".into(),
+        z_dim: if fashion { 10 } else { 100 },
+        alpha: Some(1.1),
+        ..TrainConfig::default()
+    }
+}
+
+/// SSVAE semi-supervised on classes 0–4 (20 % labelled, no extra class)
+/// while classes 5–9 stay in the unlabelled data; validation and test on
+/// 0–4 only. Adding `--classes 0-4` removes 5–9 from training too: the
+/// clean semi-supervised run to compare with.
+fn willetts_ssvae_mnist_accidental() -> TrainConfig {
+    TrainConfig {
+        preset: Some("willetts-ssvae-mnist-accidental".into()),
+        labelled_classes: Some("0-4".into()),
+        extra_classes: 0,
+        eval_classes: Some("0-4".into()),
+        ..willetts("ssvae", "mnist", "sus")
+    }
+}
+
 /// All presets.
 pub const PRESETS: &[Preset] = &[
     Preset {
@@ -271,6 +348,110 @@ pub const PRESETS: &[Preset] = &[
         measured: "not yet measured",
         config: ojha_m2_mnist1000,
     },
+    Preset {
+        name: "willetts-gmdgm-mnist-us",
+        summary: "Willetts et al. GM-DGM on MNIST, unsupervised (no labels, K = 10 clusters)",
+        paper: "90.0 % (Willetts et al., purity)",
+        wall_time: "~5 h on 1 thread (300 epochs at ~60 s)",
+        measured: "not yet measured",
+        config: || willetts("gmdgm", "mnist", "us"),
+    },
+    Preset {
+        name: "willetts-gmdgm-mnist-ss",
+        summary: "Willetts et al. GM-DGM on MNIST, semi-supervised (20 % of every class labelled)",
+        paper: "97.7 % (Willetts et al., purity)",
+        wall_time: "~5 h on 1 thread (300 epochs at ~60 s)",
+        measured: "not yet measured",
+        config: || willetts("gmdgm", "mnist", "ss"),
+    },
+    Preset {
+        name: "willetts-gmdgm-mnist-sus",
+        summary: "Willetts et al. GM-DGM on MNIST, semi-unsupervised (20 % of classes 0-4 labelled, 5-9 never; K = 10)",
+        paper: "92.5 % (Willetts et al., purity)",
+        wall_time: "~5 h on 1 thread (300 epochs at ~60 s)",
+        measured: "not yet measured",
+        config: || willetts("gmdgm", "mnist", "sus"),
+    },
+    Preset {
+        name: "willetts-gmdgm-fashion-us",
+        summary: "Willetts et al. GM-DGM on Fashion-MNIST (z10), unsupervised (no labels, K = 10 clusters)",
+        paper: "75.8 % (Willetts et al., purity)",
+        wall_time: "~5 h on 1 thread (300 epochs at ~60 s)",
+        measured: "not yet measured",
+        config: || willetts("gmdgm", "fashion-mnist", "us"),
+    },
+    Preset {
+        name: "willetts-gmdgm-fashion-ss",
+        summary: "Willetts et al. GM-DGM on Fashion-MNIST (z10), semi-supervised (20 % of every class labelled)",
+        paper: "86.9 % (Willetts et al., purity)",
+        wall_time: "~5 h on 1 thread (300 epochs at ~60 s)",
+        measured: "not yet measured",
+        config: || willetts("gmdgm", "fashion-mnist", "ss"),
+    },
+    Preset {
+        name: "willetts-gmdgm-fashion-sus",
+        summary: "Willetts et al. GM-DGM on Fashion-MNIST (z10), semi-unsupervised (20 % of classes 0-4 labelled, 5-9 never; K = 10)",
+        paper: "78.2 % (Willetts et al., purity)",
+        wall_time: "~5 h on 1 thread (300 epochs at ~60 s)",
+        measured: "not yet measured",
+        config: || willetts("gmdgm", "fashion-mnist", "sus"),
+    },
+    Preset {
+        name: "willetts-ssvae-mnist-us",
+        summary: "Willetts et al. SSVAE (M2 + extra classes, split prior) on MNIST, unsupervised (no labels, K = 10 clusters)",
+        paper: "26.1 % (Willetts et al., purity)",
+        wall_time: "~5 h on 1 thread (300 epochs at ~60 s)",
+        measured: "not yet measured",
+        config: || willetts("ssvae", "mnist", "us"),
+    },
+    Preset {
+        name: "willetts-ssvae-mnist-ss",
+        summary: "Willetts et al. SSVAE (M2 + extra classes, split prior) on MNIST, semi-supervised (20 % of every class labelled)",
+        paper: "97.6 % (Willetts et al., purity)",
+        wall_time: "~5 h on 1 thread (300 epochs at ~60 s)",
+        measured: "not yet measured",
+        config: || willetts("ssvae", "mnist", "ss"),
+    },
+    Preset {
+        name: "willetts-ssvae-mnist-sus",
+        summary: "Willetts et al. SSVAE (M2 + extra classes, split prior) on MNIST, semi-unsupervised (20 % of classes 0-4 labelled, 5-9 never; K = 10)",
+        paper: "54.3 % (Willetts et al., purity)",
+        wall_time: "~5 h on 1 thread (300 epochs at ~60 s)",
+        measured: "not yet measured",
+        config: || willetts("ssvae", "mnist", "sus"),
+    },
+    Preset {
+        name: "willetts-ssvae-fashion-us",
+        summary: "Willetts et al. SSVAE (M2 + extra classes, split prior) on Fashion-MNIST (z10), unsupervised (no labels, K = 10 clusters)",
+        paper: "not in DESIGN.md (paper table not at hand)",
+        wall_time: "~5 h on 1 thread (300 epochs at ~60 s)",
+        measured: "not yet measured",
+        config: || willetts("ssvae", "fashion-mnist", "us"),
+    },
+    Preset {
+        name: "willetts-ssvae-fashion-ss",
+        summary: "Willetts et al. SSVAE (M2 + extra classes, split prior) on Fashion-MNIST (z10), semi-supervised (20 % of every class labelled)",
+        paper: "not in DESIGN.md (paper table not at hand)",
+        wall_time: "~5 h on 1 thread (300 epochs at ~60 s)",
+        measured: "not yet measured",
+        config: || willetts("ssvae", "fashion-mnist", "ss"),
+    },
+    Preset {
+        name: "willetts-ssvae-fashion-sus",
+        summary: "Willetts et al. SSVAE (M2 + extra classes, split prior) on Fashion-MNIST (z10), semi-unsupervised (20 % of classes 0-4 labelled, 5-9 never; K = 10)",
+        paper: "not in DESIGN.md (paper table not at hand)",
+        wall_time: "~5 h on 1 thread (300 epochs at ~60 s)",
+        measured: "not yet measured",
+        config: || willetts("ssvae", "fashion-mnist", "sus"),
+    },
+    Preset {
+        name: "willetts-ssvae-mnist-accidental",
+        summary: "SSVAE on classes 0-4 (20 % labelled) with 5-9 present unlabelled, tested on 0-4; add --classes 0-4 for the clean comparison",
+        paper: "Willetts et al.: unlabelled unseen classes hurt M2 on the labelled ones (figure not at hand)",
+        wall_time: "~5 h on 1 thread (300 epochs at ~60 s)",
+        measured: "not yet measured",
+        config: willetts_ssvae_mnist_accidental,
+    },
 ];
 
 /// The preset called `name`.
@@ -304,11 +485,36 @@ impl TrainConfig {
     /// Every preset passes (tested).
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Usage(m));
-        if !matches!(self.model.as_str(), "m1" | "m2" | "m1m2") {
+        if !matches!(self.model.as_str(), "m1" | "m2" | "m1m2" | "gmdgm" | "ssvae") {
             return bad(format!(
-                "--model {}: not implemented (available: m1, m2, m1m2)",
+                "--model {}: not implemented (available: m1, m2, m1m2, gmdgm, ssvae)",
                 self.model
             ));
+        }
+        if self.extra_classes > 0 && !matches!(self.model.as_str(), "ssvae" | "gmdgm") {
+            return bad(format!(
+                "--extra-classes is for ssvae and gmdgm, not {} (its classes are the dataset's)",
+                self.model
+            ));
+        }
+        if let Some(v) = self.drop_std {
+            if !(v >= 0.0 && v.is_finite()) {
+                return bad(format!("--drop-std {v} must be a non-negative number"));
+            }
+        }
+        for (flag, set) in [
+            ("--classes", &self.classes),
+            ("--eval-classes", &self.eval_classes),
+            ("--labelled-classes", &self.labelled_classes),
+        ] {
+            if let Some(set) = set {
+                if let Err(e) = crate::data::parse_class_set(set) {
+                    return bad(format!("{flag}: {e}"));
+                }
+            }
+        }
+        if matches!(self.model.as_str(), "ssvae" | "gmdgm") {
+            crate::models::class_layout::ClassLayout::check_config(self)?;
         }
         if self.labels_per_class.is_some() && self.label_fraction.is_some() {
             return bad("--labels and --label-fraction are exclusive".into());

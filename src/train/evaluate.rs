@@ -29,6 +29,17 @@ pub struct EvalMetrics {
     pub coarse_accuracy: Option<f64>,
     /// Confusion counts, rows = true class, columns = prediction.
     pub confusion: Vec<Vec<u64>>,
+    /// Accuracy on the examples of the labelled classes, predictions read
+    /// through the model's class map (a prediction of an extra class is
+    /// wrong); `None` for models whose classes are the dataset classes or
+    /// when no scored example is of a labelled class.
+    pub labelled_accuracy: Option<f64>,
+    /// For each model class, the true class the Hungarian (one-to-one)
+    /// mapping gives it (`None`: unmatched, counted wrong).
+    pub cluster_mapping: Vec<Option<u32>>,
+    /// For each model class, its majority true class (purity's mapping;
+    /// `None`: never predicted).
+    pub majority_mapping: Vec<Option<u32>>,
 }
 
 /// Argmax predictions of `model` on `ds`, in chunks of 1,000 rows.
@@ -72,7 +83,45 @@ pub fn evaluate(model: &dyn Model, store: &ParamStore, ds: &Dataset) -> Result<E
         .map(|(&p, &t)| (p, t))
         .unzip();
     let k = model.num_classes();
+    let class_map = model.class_map();
     let cm = metrics::ConfusionMatrix::new(&p, &t, ds.num_classes, k)?;
+    let cluster = metrics::cluster_accuracy(&p, &t)?;
+    let mut cluster_mapping = vec![None; k];
+    for &(c, class) in &cluster.mapping {
+        if let Some(slot) = cluster_mapping.get_mut(c as usize) {
+            *slot = Some(class);
+        }
+    }
+    let majority_mapping: Vec<Option<u32>> = (0..k)
+        .map(|j| {
+            let mut best: Option<(u64, u32)> = None;
+            for (class, row) in cm.counts.chunks(k).enumerate() {
+                let v = row[j];
+                if v > 0 && best.is_none_or(|(b, _)| v > b) {
+                    best = Some((v, class as u32));
+                }
+            }
+            best.map(|(_, c)| c)
+        })
+        .collect();
+    // Predictions as dataset classes (u32::MAX: an extra class).
+    let as_dataset = |pred: u32| -> u32 {
+        match &class_map {
+            Some(m) => m.get(pred as usize).copied().flatten().unwrap_or(u32::MAX),
+            None => pred,
+        }
+    };
+    let labelled_accuracy = class_map.as_ref().and_then(|m| {
+        let labelled: Vec<u32> = m.iter().flatten().copied().collect();
+        let (mut hits, mut n) = (0usize, 0usize);
+        for (&pp, &tt) in p.iter().zip(&t) {
+            if labelled.contains(&tt) {
+                n += 1;
+                hits += usize::from(as_dataset(pp) == tt);
+            }
+        }
+        (n > 0).then(|| hits as f64 / n as f64)
+    });
     let coarse_accuracy = match &ds.coarse {
         Some(c) if !p.is_empty() && k == c.fine_to_coarse.len() => {
             let hits = p
@@ -88,10 +137,16 @@ pub fn evaluate(model: &dyn Model, store: &ParamStore, ds: &Dataset) -> Result<E
         coarse_accuracy,
         accuracy: if p.is_empty() {
             0.0
+        } else if class_map.is_some() {
+            let hits = p.iter().zip(&t).filter(|(&pp, &tt)| as_dataset(pp) == tt).count();
+            hits as f64 / p.len() as f64
         } else {
             metrics::accuracy(&p, &t)?
         },
-        cluster_accuracy: metrics::cluster_accuracy(&p, &t)?.accuracy,
+        cluster_accuracy: cluster.accuracy,
+        labelled_accuracy,
+        cluster_mapping,
+        majority_mapping,
         purity: metrics::purity(&p, &t)?,
         nmi: metrics::nmi(&p, &t)?,
         count: p.len(),

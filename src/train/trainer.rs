@@ -120,15 +120,51 @@ fn standardize(splits: &mut Splits) {
     }
 }
 
-type Built = (Splits, Vec<usize>, Vec<usize>, ParamStore, Box<dyn Model>);
+type Built = (
+    Splits,
+    Vec<usize>,
+    Vec<usize>,
+    ParamStore,
+    Box<dyn Model>,
+    Option<data::FeatureMask>,
+);
+
+/// Keeps only the examples of `ds` whose class is in `set` (`--classes`,
+/// `--eval-classes`).
+fn keep_classes(ds: &data::Dataset, set: &str) -> Result<data::Dataset> {
+    let classes = data::parse_class_set(set)?;
+    let labels = ds.labels.as_ref().ok_or_else(|| {
+        Error::Usage(format!("a class filter ({set}) needs a labelled dataset"))
+    })?;
+    let keep: Vec<usize> = (0..ds.n)
+        .filter(|&i| classes.contains(&labels[i]))
+        .collect();
+    Ok(ds.subset(&keep))
+}
 
 fn build(config: &TrainConfig) -> Result<Built> {
     config.validate()?;
     let mut splits = data::load(&config.dataset)?;
+    if let Some(set) = &config.classes {
+        splits.train = keep_classes(&splits.train, set)?;
+    }
+    if let Some(set) = config.eval_classes.as_ref().or(config.classes.as_ref()) {
+        splits.validation = keep_classes(&splits.validation, set)?;
+        splits.test = keep_classes(&splits.test, set)?;
+    }
     if let Some(n) = config.train_limit {
         let keep: Vec<usize> = (0..n.min(splits.train.n)).collect();
         splits.train = splits.train.subset(&keep);
     }
+    // Willetts et al.: features nearly constant over the training split are
+    // dropped; the model sees the kept ones only.
+    let feature_mask = config.drop_std.map(|t| {
+        let mask = data::FeatureMask::from_dataset(&splits.train, t);
+        for ds in [&mut splits.train, &mut splits.validation, &mut splits.test] {
+            *ds = mask.apply_dataset(ds);
+        }
+        mask
+    });
     if models::likelihood::Likelihood::parse(&config.likelihood)?.is_continuous() {
         standardize(&mut splits);
     }
@@ -166,15 +202,19 @@ fn build(config: &TrainConfig) -> Result<Built> {
         image_shape: train.image_shape,
     };
     let model = models::build(config, &spec, &mut store, &mut init)?;
-    Ok((splits, labelled, unlabelled, store, model))
+    Ok((splits, labelled, unlabelled, store, model, feature_mask))
 }
 
 impl Trainer {
     /// Starts a new run in `out`.
     pub fn new(config: TrainConfig, out: &Path) -> Result<Self> {
-        let (splits, labelled, unlabelled, store, model) = build(&config)?;
+        let (splits, labelled, unlabelled, store, model, feature_mask) = build(&config)?;
         let run = RunDir::create(out)?;
         run.write_json("config.json", &config)?;
+        if let Some(m) = &feature_mask {
+            let v = json!({ "full_dim": m.full_dim, "threshold": config.drop_std, "keep": m.keep });
+            run.write_json("feature_mask.json", &v)?;
+        }
         let manifest = Manifest::current(splits.sources.clone(), config.seed, config.label_seed);
         run.write_json("manifest.json", &manifest)?;
         let _ = std::fs::remove_file(run.file("metrics.jsonl"));
@@ -207,7 +247,7 @@ impl Trainer {
         let text = std::fs::read_to_string(&config_path).map_err(|e| Error::io(&config_path, e))?;
         let config: TrainConfig = serde_json::from_str(&text)
             .map_err(|e| Error::bad_input(&config_path, format!("invalid config: {e}")))?;
-        let (splits, labelled, unlabelled, mut store, model) = build(&config)?;
+        let (splits, labelled, unlabelled, mut store, model, _) = build(&config)?;
         let path = run.file("checkpoint.safetensors");
         let ck = checkpoint::load(&path)?;
         ck.restore_params(&mut store, &path)?;
@@ -470,6 +510,9 @@ impl Trainer {
                 "lr": self.config.schedule.lr_at(self.epoch),
                 "validation_accuracy": validation.accuracy,
                 "validation_cluster_accuracy": validation.cluster_accuracy,
+                "validation_labelled_accuracy": validation.labelled_accuracy,
+                "validation_purity": validation.purity,
+                "validation_nmi": validation.nmi,
             "validation_coarse_accuracy": validation.coarse_accuracy,
                 "test_accuracy": test.as_ref().map(|t| t.accuracy),
                 "seconds": epoch_seconds,
@@ -507,6 +550,11 @@ impl Trainer {
             "test_nmi": test.nmi,
             "test_coarse_accuracy": test.coarse_accuracy,
             "test_confusion": test.confusion,
+            "test_labelled_accuracy": test.labelled_accuracy,
+            "test_cluster_mapping": test.cluster_mapping,
+            "test_majority_mapping": test.majority_mapping,
+            "model_class_to_dataset_class": self.model.class_map(),
+            "num_model_classes": self.model.num_classes(),
             "labelled_count": self.labelled.len(),
             "epochs": epochs,
             "wall_seconds": wall,
