@@ -495,3 +495,25 @@ fn reparameterised_sampling() {
         .clone();
     assert_eq!(g_hard, g_soft);
 }
+
+#[test]
+fn batch_norm_with_row_weights() {
+    // Weights as a class-enumerated batch uses them: 2 rows of weight 1,
+    // then 2 examples × 2 classes of weight 1/2; and arbitrary ones.
+    for weights in [
+        vec![1.0, 1.0, 0.5, 0.5, 0.5, 0.5],
+        vec![0.3, 2.0, 1.0, 0.1, 0.7, 1.5],
+    ] {
+        let mut store = ParamStore::new();
+        let bn = BatchNorm::new(&mut store, "bn", 3);
+        store.get_mut(bn.params.gamma).value = uniform(&[3], 0.5, 1.5, 40);
+        store.get_mut(bn.params.beta).value = uniform(&[3], -0.5, 0.5, 41);
+        let x = uniform(&[6, 3], -1.0, 1.0, 42);
+        grad_ok(
+            &format!("batch_norm weighted {weights:?}"),
+            &store,
+            &[x],
+            &|t, v| bn.forward_weighted(t, v[0], Some(&weights)),
+        );
+    }
+}

@@ -63,8 +63,31 @@ fn build(model: &str, store: &mut ParamStore) -> Result<Box<dyn Model>> {
                 store, c, layout, &mut rng,
             )?))
         }
+        "adgm" | "sdgm" => {
+            // The peer's ADGM (peer/models.py): a = z = 100, every net
+            // 500-500 ReLU; sdgm is the same widths with skip and batch-norm.
+            let c = crate::models::adgm::AdgmConfig {
+                input_dim: 784,
+                classes: 10,
+                a_dim: 100,
+                z_dim: 100,
+                hidden: vec![500, 500],
+                activation: "relu".into(),
+                alpha: 60.0,
+                likelihood: crate::models::likelihood::Likelihood::Bernoulli,
+                mc_samples: 1,
+                skip: false,
+                batch_norm: false,
+                eval_seed: 0,
+            };
+            if model == "sdgm" {
+                Ok(Box::new(crate::models::sdgm::new(store, c, &mut rng)?))
+            } else {
+                Ok(Box::new(crate::models::adgm::Adgm::new(store, c, &mut rng)?))
+            }
+        }
         other => Err(Error::Usage(format!(
-            "bench step: model '{other}' is not implemented yet (available: m1, m2, gmdgm)"
+            "bench step: model '{other}' is not implemented yet (available: m1, m2, gmdgm, adgm, sdgm)"
         ))),
     }
 }

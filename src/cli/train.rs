@@ -20,7 +20,7 @@ pub struct TrainArgs {
     /// Start from a config.json written by an earlier run.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Model: m2.
+    /// Model: m1, m2, m1m2, gmdgm, ssvae, adgm, sdgm.
     #[arg(long)]
     pub model: Option<String>,
     /// Dataset: mnist, fashion-mnist, idx:DIR, npy:X.npy[,y.npy], csv:FILE, images:DIR.
@@ -85,6 +85,16 @@ pub struct TrainArgs {
     /// Epochs over which the KL weight rises from 0 to 1.
     #[arg(long)]
     pub kl_warmup: Option<usize>,
+    /// Clip the global gradient norm to this value.
+    #[arg(long)]
+    pub clip_norm: Option<f32>,
+    /// Clamp every gradient element into [-V, V] (after --clip-norm).
+    #[arg(long)]
+    pub clip_value: Option<f32>,
+    /// ADGM/SDGM: samples of the auxiliary variable per example, in the
+    /// training bound and in classification.
+    #[arg(long)]
+    pub mc_samples: Option<usize>,
     /// Run seed.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -188,6 +198,15 @@ fn resolve(args: &TrainArgs) -> Result<TrainConfig> {
     }
     if let Some(v) = args.kl_warmup {
         c.kl_warmup_epochs = v;
+    }
+    if let Some(v) = args.clip_norm {
+        c.clip_norm = Some(v);
+    }
+    if let Some(v) = args.clip_value {
+        c.clip_value = Some(v);
+    }
+    if let Some(v) = args.mc_samples {
+        c.mc_samples = v;
     }
     if let Some(v) = args.seed {
         c.seed = v;

@@ -2,6 +2,7 @@
 //! a fresh tape from a [`Batch`] and predicts classes for evaluation; its
 //! parameters live in the caller's `ParamStore`.
 
+pub mod adgm;
 pub mod class_layout;
 pub mod conv_arch;
 pub mod enumerate;
@@ -13,7 +14,9 @@ pub mod m1;
 pub mod m1m2;
 pub mod m2;
 pub mod m2_conv;
+pub mod sdgm;
 pub mod ssvae;
+pub mod sum_mlp;
 
 use crate::rng::StreamRng as InitRng;
 use crate::train::TrainConfig;
@@ -211,8 +214,33 @@ pub fn build(
                 config.pretrain_epochs,
             )))
         }
+        "adgm" | "sdgm" if arch != conv_arch::Arch::Mlp => Err(crate::Error::Usage(format!(
+            "--arch conv is not available for {} (use --arch mlp)",
+            config.model
+        ))),
+        "adgm" | "sdgm" => {
+            let c = adgm::AdgmConfig {
+                input_dim: spec.input_dim,
+                classes: spec.classes,
+                a_dim: config.a_dim,
+                z_dim: config.z_dim,
+                hidden: config.hidden.clone(),
+                activation: config.activation.clone(),
+                alpha,
+                likelihood: likelihood::Likelihood::parse(&config.likelihood)?,
+                mc_samples: config.mc_samples,
+                skip: false,
+                batch_norm: false,
+                eval_seed: config.seed,
+            };
+            if config.model == "sdgm" {
+                Ok(Box::new(sdgm::new(store, c, rng)?))
+            } else {
+                Ok(Box::new(adgm::Adgm::new(store, c, rng)?))
+            }
+        }
         other => Err(crate::Error::Usage(format!(
-            "--model {other}: not implemented (available: m1, m2, m1m2)"
+            "--model {other}: not implemented (available: m1, m2, m1m2, gmdgm, ssvae, adgm, sdgm)"
         ))),
     }
 }

@@ -35,4 +35,10 @@ impl BatchNorm {
     pub fn forward(&self, tape: &mut Tape, x: Var) -> Var {
         ops::batch_norm(tape, x, &self.params)
     }
+
+    /// As [`forward`](Self::forward) with per-row weights on the training
+    /// statistics (see [`ops::batchnorm::batch_norm_weighted`]).
+    pub fn forward_weighted(&self, tape: &mut Tape, x: Var, weights: Option<&[f32]>) -> Var {
+        ops::batchnorm::batch_norm_weighted(tape, x, &self.params, weights)
+    }
 }

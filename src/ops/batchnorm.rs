@@ -6,6 +6,14 @@
 //! ∂β = Σ g, ∂γ = Σ g·x̂, ∂x = γ/√(σ² + ε) · (g − mean(g) − x̂·mean(g·x̂)).
 //! Evaluation: the running statistics replace the batch ones and are
 //! constants: ∂x = γ/√(r_var + ε) · g.
+//!
+//! Weighted rows ([`batch_norm_weighted`]): with row weights w_n and
+//! p_n = w_n / (S·Σ_m w_m), μ = Σ p_n·x_n and σ² = Σ p_n·(x_n − μ)² (sums
+//! over rows and the S positions of a row), and
+//! ∂x_n = γ/√(σ² + ε) · (g_n − p_n·Σg − p_n·x̂_n·Σg·x̂), the unweighted formula
+//! with 1/(N·S) replaced by p_n. Class-enumerated batches use it so that an
+//! unlabelled example tiled K times (weight 1/K per copy) counts once, like a
+//! labelled one; the running variance is unbiased with S·Σw examples.
 
 use crate::autograd::{Backward, Grads, Op, ParamId, Record, Tape, Values, Var};
 use crate::tensor::Tensor;
@@ -18,6 +26,8 @@ pub struct BatchNorm {
     x_hat: Tensor,
     inv_std: Vec<f32>,
     training: bool,
+    /// p_n per row (weighted statistics), `None` for plain 1/(N·S).
+    row_p: Option<Vec<f32>>,
 }
 
 /// The parameters and buffers of one batch-norm layer.
@@ -49,13 +59,51 @@ fn dims(shape: &[usize]) -> (usize, usize, usize) {
 /// Normalises x per channel (batch statistics in training mode, running
 /// statistics in evaluation mode) and applies γ, β.
 pub fn batch_norm(tape: &mut Tape, x: Var, p: &BatchNormParams) -> Var {
+    batch_norm_weighted(tape, x, p, None)
+}
+
+/// As [`batch_norm`], with the training statistics weighted per row by
+/// `weights` (N, non-negative, positive sum); `None` weighs rows equally.
+pub fn batch_norm_weighted(
+    tape: &mut Tape,
+    x: Var,
+    p: &BatchNormParams,
+    weights: Option<&[f32]>,
+) -> Var {
     let training = tape.is_training();
     let (gamma, beta) = (tape.param(p.gamma), tape.param(p.beta));
     let vx = tape.value(x);
     let (n, c, s) = dims(vx.shape());
-    let count = (n * s) as f64;
     let xd = vx.data();
-    let (mean, var): (Vec<f64>, Vec<f64>) = if training {
+    let weights = weights.filter(|_| training);
+    if let Some(w) = weights {
+        assert_eq!(w.len(), n, "batch_norm_weighted: one weight per row");
+    }
+    let w_sum: f64 = weights.map_or(0.0, |w| w.iter().map(|&v| v as f64).sum());
+    assert!(
+        weights.is_none() || w_sum > 0.0,
+        "batch_norm_weighted: the weights sum to zero"
+    );
+    // Effective number of values per channel (N·S unweighted).
+    let count = match weights {
+        Some(_) => w_sum * s as f64,
+        None => (n * s) as f64,
+    };
+    let row_p: Option<Vec<f64>> = weights.map(|w| w.iter().map(|&v| v as f64 / count).collect());
+    let (mean, var): (Vec<f64>, Vec<f64>) = if let (true, Some(rp)) = (training, &row_p) {
+        (0..c)
+            .map(|ch| {
+                let row = |i: usize| &xd[(i * c + ch) * s..(i * c + ch + 1) * s];
+                let mu: f64 = (0..n)
+                    .map(|i| rp[i] * row(i).iter().map(|&v| v as f64).sum::<f64>())
+                    .sum();
+                let sq: f64 = (0..n)
+                    .map(|i| rp[i] * row(i).iter().map(|&v| (v as f64 - mu).powi(2)).sum::<f64>())
+                    .sum();
+                (mu, sq)
+            })
+            .unzip()
+    } else if training {
         assert!(
             n * s > 1,
             "batch_norm in training mode needs more than one value per channel"
@@ -159,6 +207,7 @@ pub fn batch_norm(tape: &mut Tape, x: Var, p: &BatchNormParams) -> Var {
                 x_hat,
                 inv_std,
                 training,
+                row_p: row_p.map(|rp| rp.iter().map(|&v| v as f32).collect()),
             })
         },
     )
@@ -196,7 +245,13 @@ impl Backward for BatchNorm {
             for i in 0..n {
                 for ch in 0..c {
                     let scale = gamma[ch] * self.inv_std[ch];
-                    let (mg, mgh) = ((sum_g[ch] / count) as f32, (sum_gh[ch] / count) as f32);
+                    let (mg, mgh) = match &self.row_p {
+                        Some(rp) => (
+                            (sum_g[ch] * rp[i] as f64) as f32,
+                            (sum_gh[ch] * rp[i] as f64) as f32,
+                        ),
+                        None => ((sum_g[ch] / count) as f32, (sum_gh[ch] / count) as f32),
+                    };
                     for k in (i * c + ch) * s..(i * c + ch + 1) * s {
                         gx[k] += if self.training {
                             scale * (gd[k] - mg - hd[k] * mgh)

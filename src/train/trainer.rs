@@ -21,7 +21,7 @@ use super::run_dir::{Manifest, RunDir};
 use crate::autograd::{ParamStore, Tape};
 use crate::data::{self, LabelRegime, Splits};
 use crate::models::{self, Batch, EpochContext, Model};
-use crate::optim::{clip_grad_norm, Adam, Optimizer};
+use crate::optim::{clip_grad_norm, clip_grad_value, Adam, Optimizer};
 use crate::rng::{self, StreamRng};
 use crate::{Error, Result};
 
@@ -418,6 +418,9 @@ impl Trainer {
         self.store.set_grads(grads);
         if let Some(max) = c.clip_norm {
             clip_grad_norm(&mut self.store, max);
+        }
+        if let Some(v) = c.clip_value {
+            clip_grad_value(&mut self.store, v);
         }
         let lr = c.schedule.lr_at(self.epoch);
         self.opt.step(&mut self.store, lr);
