@@ -171,10 +171,12 @@ pub fn build(
                 hidden: config.hidden.clone(),
                 activation: config.activation.clone(),
                 alpha,
-                // A guess: unit-spread component means break the symmetry
-                // between classes from the start (Willetts et al. draw them
-                // near 0 with std 0.001).
-                prior_mean_std: 1.0,
+                // A guess: component means of norm ≈ 1 break the symmetry
+                // between classes without one component sitting far closer
+                // to q(z|x,y)'s initial outputs than the others (std 1 in
+                // z100 collapsed every example into one class); Willetts et
+                // al. draw them near 0 (std 0.001).
+                prior_mean_std: 1.0 / (config.z_dim as f32).sqrt(),
                 likelihood: likelihood::Likelihood::parse(&config.likelihood)?,
             };
             Ok(Box::new(gmdgm::GmDgm::new(store, c, layout, rng)?))
