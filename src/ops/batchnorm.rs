@@ -90,44 +90,49 @@ pub fn batch_norm_weighted(
         None => (n * s) as f64,
     };
     let row_p: Option<Vec<f64>> = weights.map(|w| w.iter().map(|&v| v as f64 / count).collect());
-    let (mean, var): (Vec<f64>, Vec<f64>) = if let (true, Some(rp)) = (training, &row_p) {
-        (0..c)
-            .map(|ch| {
-                let row = |i: usize| &xd[(i * c + ch) * s..(i * c + ch + 1) * s];
-                let mu: f64 = (0..n)
-                    .map(|i| rp[i] * row(i).iter().map(|&v| v as f64).sum::<f64>())
-                    .sum();
-                let sq: f64 = (0..n)
-                    .map(|i| rp[i] * row(i).iter().map(|&v| (v as f64 - mu).powi(2)).sum::<f64>())
-                    .sum();
-                (mu, sq)
-            })
-            .unzip()
-    } else if training {
+    let (mean, var): (Vec<f64>, Vec<f64>) = if training {
         assert!(
             n * s > 1,
             "batch_norm in training mode needs more than one value per channel"
         );
-        (0..c)
-            .map(|ch| {
-                let mut sum = 0f64;
-                for i in 0..n {
-                    sum += xd[(i * c + ch) * s..(i * c + ch + 1) * s]
-                        .iter()
-                        .map(|&v| v as f64)
-                        .sum::<f64>();
-                }
-                let mu = sum / count;
-                let mut sq = 0f64;
-                for i in 0..n {
-                    sq += xd[(i * c + ch) * s..(i * c + ch + 1) * s]
-                        .iter()
-                        .map(|&v| (v as f64 - mu).powi(2))
-                        .sum::<f64>();
-                }
-                (mu, sq / count)
-            })
-            .unzip()
+        match (&row_p, s) {
+            (Some(rp), 1) => weighted_rows_stats(xd, n, c, rp),
+            (Some(rp), _) => (0..c)
+                .map(|ch| {
+                    let row = |i: usize| &xd[(i * c + ch) * s..(i * c + ch + 1) * s];
+                    let mu: f64 = (0..n)
+                        .map(|i| rp[i] * row(i).iter().map(|&v| v as f64).sum::<f64>())
+                        .sum();
+                    let sq: f64 = (0..n)
+                        .map(|i| {
+                            rp[i] * row(i).iter().map(|&v| (v as f64 - mu).powi(2)).sum::<f64>()
+                        })
+                        .sum();
+                    (mu, sq)
+                })
+                .unzip(),
+            (None, 1) => rows_stats(xd, n, c, count),
+            (None, _) => (0..c)
+                .map(|ch| {
+                    let mut sum = 0f64;
+                    for i in 0..n {
+                        sum += xd[(i * c + ch) * s..(i * c + ch + 1) * s]
+                            .iter()
+                            .map(|&v| v as f64)
+                            .sum::<f64>();
+                    }
+                    let mu = sum / count;
+                    let mut sq = 0f64;
+                    for i in 0..n {
+                        sq += xd[(i * c + ch) * s..(i * c + ch + 1) * s]
+                            .iter()
+                            .map(|&v| (v as f64 - mu).powi(2))
+                            .sum::<f64>();
+                    }
+                    (mu, sq / count)
+                })
+                .unzip(),
+        }
     } else {
         let store = tape.store();
         (
@@ -152,17 +157,34 @@ pub fn batch_norm_weighted(
     let (gd, bd) = (tape.value(gamma).data(), tape.value(beta).data());
     let mut x_hat = Tensor::zeros(vx.shape());
     let mut out = Tensor::zeros(vx.shape());
-    for i in 0..n {
-        for ch in 0..c {
-            let r = (i * c + ch) * s..(i * c + ch + 1) * s;
-            let (mu, is) = (mean[ch] as f32, inv_std[ch]);
-            for ((h, y), &v) in x_hat.data_mut()[r.clone()]
-                .iter_mut()
-                .zip(&mut out.data_mut()[r.clone()])
-                .zip(&xd[r])
-            {
-                *h = (v - mu) * is;
-                *y = gd[ch] * *h + bd[ch];
+    let mu32: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
+    if s == 1 {
+        // (N, C): row by row, the same arithmetic per element.
+        for ((hr, yr), xr) in x_hat
+            .data_mut()
+            .chunks_exact_mut(c)
+            .zip(out.data_mut().chunks_exact_mut(c))
+            .zip(xd.chunks_exact(c))
+        {
+            for ch in 0..c {
+                let h = (xr[ch] - mu32[ch]) * inv_std[ch];
+                hr[ch] = h;
+                yr[ch] = gd[ch] * h + bd[ch];
+            }
+        }
+    } else {
+        for i in 0..n {
+            for ch in 0..c {
+                let r = (i * c + ch) * s..(i * c + ch + 1) * s;
+                let (mu, is) = (mu32[ch], inv_std[ch]);
+                for ((h, y), &v) in x_hat.data_mut()[r.clone()]
+                    .iter_mut()
+                    .zip(&mut out.data_mut()[r.clone()])
+                    .zip(&xd[r])
+                {
+                    *h = (v - mu) * is;
+                    *y = gd[ch] * *h + bd[ch];
+                }
             }
         }
     }
@@ -213,6 +235,44 @@ pub fn batch_norm_weighted(
     )
 }
 
+/// Mean and biased variance per channel of (N, C) rows, read row by row
+/// (the per-channel summation order, rows ascending, is the one of the
+/// (N, C, S) loops, so results are identical, only cache-friendly).
+fn rows_stats(xd: &[f32], n: usize, c: usize, count: f64) -> (Vec<f64>, Vec<f64>) {
+    let mut sum = vec![0f64; c];
+    for row in xd.chunks_exact(c).take(n) {
+        for (acc, &v) in sum.iter_mut().zip(row) {
+            *acc += v as f64;
+        }
+    }
+    let mean: Vec<f64> = sum.iter().map(|s| s / count).collect();
+    let mut sq = vec![0f64; c];
+    for row in xd.chunks_exact(c).take(n) {
+        for ((acc, &v), mu) in sq.iter_mut().zip(row).zip(&mean) {
+            *acc += (v as f64 - mu).powi(2);
+        }
+    }
+    (mean, sq.iter().map(|q| q / count).collect())
+}
+
+/// Weighted mean and variance per channel of (N, C) rows with row weights
+/// `rp` already divided by their sum, read row by row.
+fn weighted_rows_stats(xd: &[f32], n: usize, c: usize, rp: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let mut mean = vec![0f64; c];
+    for (row, &p) in xd.chunks_exact(c).take(n).zip(rp) {
+        for (acc, &v) in mean.iter_mut().zip(row) {
+            *acc += p * v as f64;
+        }
+    }
+    let mut var = vec![0f64; c];
+    for (row, &p) in xd.chunks_exact(c).take(n).zip(rp) {
+        for ((acc, &v), mu) in var.iter_mut().zip(row).zip(&mean) {
+            *acc += p * (v as f64 - mu).powi(2);
+        }
+    }
+    (mean, var)
+}
+
 impl Backward for BatchNorm {
     fn backward(&self, vals: &Values, _out: &Tensor, g: &Tensor, grads: &mut Grads) {
         let shape = vals.get(self.x).shape();
@@ -221,11 +281,20 @@ impl Backward for BatchNorm {
         // Per-channel Σg and Σg·x̂, in f64 and in a fixed order.
         let mut sum_g = vec![0f64; c];
         let mut sum_gh = vec![0f64; c];
-        for i in 0..n {
-            for ch in 0..c {
-                for k in (i * c + ch) * s..(i * c + ch + 1) * s {
-                    sum_g[ch] += gd[k] as f64;
-                    sum_gh[ch] += (gd[k] * hd[k]) as f64;
+        if s == 1 {
+            for (gr, hr) in gd.chunks_exact(c).zip(hd.chunks_exact(c)) {
+                for ch in 0..c {
+                    sum_g[ch] += gr[ch] as f64;
+                    sum_gh[ch] += (gr[ch] * hr[ch]) as f64;
+                }
+            }
+        } else {
+            for i in 0..n {
+                for ch in 0..c {
+                    for k in (i * c + ch) * s..(i * c + ch + 1) * s {
+                        sum_g[ch] += gd[k] as f64;
+                        sum_gh[ch] += (gd[k] * hd[k]) as f64;
+                    }
                 }
             }
         }
@@ -242,25 +311,101 @@ impl Backward for BatchNorm {
         let gamma = vals.get(self.gamma).data();
         if let Some(gx) = grads.acc(self.x, vals) {
             let count = (n * s) as f64;
+            let scale: Vec<f32> = (0..c).map(|ch| gamma[ch] * self.inv_std[ch]).collect();
+            // Per-channel mean(g), mean(g·x̂) (unweighted), or Σg, Σg·x̂
+            // to be scaled by each row's p_n (weighted).
+            let plain: Vec<(f32, f32)> = (0..c)
+                .map(|ch| ((sum_g[ch] / count) as f32, (sum_gh[ch] / count) as f32))
+                .collect();
+            if s == 1 && self.training {
+                // (N, C) in training mode: row by row, the same arithmetic.
+                let mut mg = vec![0f32; c];
+                let mut mgh = vec![0f32; c];
+                let rows = gx.chunks_exact_mut(c).zip(gd.chunks_exact(c));
+                for (i, ((xr, gr), hr)) in rows.zip(hd.chunks_exact(c)).enumerate() {
+                    match self.row_p.as_ref().map(|rp| rp[i] as f64) {
+                        Some(p) => {
+                            for ch in 0..c {
+                                mg[ch] = (sum_g[ch] * p) as f32;
+                                mgh[ch] = (sum_gh[ch] * p) as f32;
+                            }
+                        }
+                        None if i == 0 => {
+                            for ch in 0..c {
+                                (mg[ch], mgh[ch]) = plain[ch];
+                            }
+                        }
+                        None => {}
+                    }
+                    for ch in 0..c {
+                        xr[ch] += scale[ch] * (gr[ch] - mg[ch] - hr[ch] * mgh[ch]);
+                    }
+                }
+                return;
+            }
             for i in 0..n {
+                let p = self.row_p.as_ref().map(|rp| rp[i] as f64);
                 for ch in 0..c {
-                    let scale = gamma[ch] * self.inv_std[ch];
-                    let (mg, mgh) = match &self.row_p {
-                        Some(rp) => (
-                            (sum_g[ch] * rp[i] as f64) as f32,
-                            (sum_gh[ch] * rp[i] as f64) as f32,
-                        ),
-                        None => ((sum_g[ch] / count) as f32, (sum_gh[ch] / count) as f32),
+                    let (mg, mgh) = match p {
+                        Some(p) => ((sum_g[ch] * p) as f32, (sum_gh[ch] * p) as f32),
+                        None => plain[ch],
                     };
+                    let sc = scale[ch];
                     for k in (i * c + ch) * s..(i * c + ch + 1) * s {
                         gx[k] += if self.training {
-                            scale * (gd[k] - mg - hd[k] * mgh)
+                            sc * (gd[k] - mg - hd[k] * mgh)
                         } else {
-                            scale * gd[k]
+                            sc * gd[k]
                         };
                     }
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::autograd::ParamStore;
+    use crate::nn::BatchNorm as Layer;
+
+    /// Output and input gradient of batch-norm on `x`, with `weights`.
+    fn run(store: &ParamStore, bn: &Layer, x: &Tensor, w: Option<&[f32]>) -> Vec<Vec<u32>> {
+        let mut tape = Tape::new(store);
+        let xv = tape.input(x.clone());
+        let y = bn.forward_weighted(&mut tape, xv, w);
+        let sq = crate::ops::mul(&mut tape, y, y);
+        let loss = crate::ops::sum_all(&mut tape, sq);
+        let bits = |t: &Tensor| t.data().iter().map(|v| v.to_bits()).collect::<Vec<u32>>();
+        let out = bits(tape.value(y));
+        let grads = tape.backward(loss).unwrap();
+        let mut all = vec![out, bits(grads.input(xv).unwrap())];
+        all.push(bits(grads.param(bn.params.gamma).unwrap()));
+        all.push(bits(grads.param(bn.params.beta).unwrap()));
+        all.extend(grads.buffer_updates().map(|(_, t)| bits(t)));
+        all
+    }
+
+    #[test]
+    fn row_major_statistics_of_2d_input_equal_the_general_loops_bit_for_bit() {
+        // (N, C) takes the row-major fast path; the same values as
+        // (N, C, 1, 1) take the general (N, C, S) loops.
+        let mut store = ParamStore::new();
+        let bn = Layer::new(&mut store, "bn", 7);
+        let mut rng = crate::rng::stream(3, "bn");
+        let data: Vec<f32> = (0..13 * 7)
+            .map(|_| rand::RngExt::random::<f32>(&mut rng) * 4.0 - 1.0)
+            .collect();
+        let flat = Tensor::new(&[13, 7], data.clone());
+        let image = Tensor::new(&[13, 7, 1, 1], data);
+        let w: Vec<f32> = (0..13).map(|i| 0.25 + (i % 3) as f32).collect();
+        for weights in [None, Some(w.as_slice())] {
+            assert_eq!(
+                run(&store, &bn, &flat, weights),
+                run(&store, &bn, &image, weights),
+                "weights {weights:?}"
+            );
         }
     }
 }
