@@ -8,6 +8,8 @@ pub mod cluster;
 pub mod data_info;
 pub mod eval;
 pub mod presets;
+pub mod report;
+pub mod sweep;
 pub mod train;
 
 use crate::Error;
@@ -38,6 +40,10 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// List the presets.
     Presets,
+    /// Mean ± sd of each test metric per configuration over run directories.
+    Report(report::ReportArgs),
+    /// Run a preset over a grid of seeds (locally, or one shard of it).
+    Sweep(sweep::SweepArgs),
     /// Measure the machine, kernels, training steps and engine overhead (JSON lines).
     Bench(bench::BenchArgs),
 }
@@ -68,6 +74,8 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Train(args) => train::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Presets => presets::run(),
+        Command::Report(args) => report::run(&args),
+        Command::Sweep(args) => sweep::run(&args),
         Command::Bench(args) => bench::run(&args),
     }
 }

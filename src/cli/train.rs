@@ -121,7 +121,8 @@ pub struct TrainArgs {
     pub resume: Option<Option<PathBuf>>,
 }
 
-fn resolve(args: &TrainArgs) -> Result<TrainConfig> {
+/// The configuration `args` describe: preset or --config, then the flags.
+pub fn resolve(args: &TrainArgs) -> Result<TrainConfig> {
     let mut c = match (&args.config, &args.preset) {
         (Some(path), _) => {
             let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
