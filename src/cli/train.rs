@@ -286,6 +286,11 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             if let Some(c) = test.coarse_accuracy {
                 println!("coarse-class accuracy {c:.4}");
             }
+            if let Some(l) = test.labelled_accuracy {
+                println!("labelled-class accuracy {l:.4}  purity {:.4}", test.purity);
+            } else if trainer.model().class_map().is_some() {
+                println!("purity {:.4} (no labelled class)", test.purity);
+            }
             println!("results in {}", trainer.run.path.display());
             Ok(())
         }

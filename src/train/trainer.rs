@@ -525,11 +525,12 @@ impl Trainer {
             if !self.quiet {
                 bar.suspend(|| {
                     println!(
-                        "epoch {:>3}/{}  loss {:>9.3}  validation accuracy {:.4}  {:.0} examples/s",
+                        "epoch {:>3}/{}  loss {:>9.3}  validation accuracy {:.4}  cluster accuracy {:.4}  {:.0} examples/s",
                         self.epoch + 1,
                         epochs,
                         losses.get("loss").and_then(|v| v.as_f64()).unwrap_or(0.0),
                         validation.accuracy,
+                        validation.cluster_accuracy,
                         record["examples_per_second"].as_f64().unwrap_or(0.0)
                     )
                 });
