@@ -7,6 +7,7 @@ pub mod bench;
 pub mod cluster;
 pub mod data_info;
 pub mod eval;
+pub mod plot;
 pub mod presets;
 pub mod report;
 pub mod sweep;
@@ -40,6 +41,8 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// List the presets.
     Presets,
+    /// Redraw a run's figures from its checkpoint and metrics.
+    Plot(plot::PlotArgs),
     /// Mean ± sd of each test metric per configuration over run directories.
     Report(report::ReportArgs),
     /// Run a preset over a grid of seeds (locally, or one shard of it).
@@ -74,6 +77,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Train(args) => train::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Presets => presets::run(),
+        Command::Plot(args) => plot::run(&args),
         Command::Report(args) => report::run(&args),
         Command::Sweep(args) => sweep::run(&args),
         Command::Bench(args) => bench::run(&args),

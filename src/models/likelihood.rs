@@ -56,6 +56,16 @@ impl Likelihood {
         !matches!(self, Likelihood::Bernoulli)
     }
 
+    /// The mean of p(x | out) for decoder output `out` over `dim` features:
+    /// σ(out) for Bernoulli, the mean columns for the Gaussians (pictures).
+    pub fn mean(self, tape: &mut Tape, out: Var, dim: usize) -> Var {
+        match self {
+            Likelihood::Bernoulli => ops::sigmoid(tape, out),
+            Likelihood::Gaussian => ops::slice(tape, out, 1, 0, dim),
+            Likelihood::GaussianFixed { .. } => out,
+        }
+    }
+
     /// Decoder output width for `dim` features.
     pub fn output_width(self, dim: usize) -> usize {
         match self {

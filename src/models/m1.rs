@@ -212,6 +212,20 @@ impl M1 {
         (ops::slice(tape, h, 1, 0, z), ops::slice(tape, h, 1, z, z))
     }
 
+    /// p(x|z)'s output (logits for Bernoulli) for codes z: (B, Z).
+    fn decode(&self, tape: &mut Tape, z: Var) -> Var {
+        match &self.nets {
+            Nets::Mlp { dec, .. } => dec.forward(tape, z),
+            Nets::Conv(c) => c.dec.forward(tape, z),
+        }
+    }
+
+    /// The mean of p(x|z) for codes z: (B, Z).
+    fn decoded_mean(&self, tape: &mut Tape, z: Var) -> Var {
+        let out = self.decode(tape, z);
+        self.config.likelihood.mean(tape, out, self.config.input_dim)
+    }
+
     /// Mean per example of the negative ELBO of x: (B, D).
     /// `kl_weight` scales the KL term (1 for the true bound).
     pub fn negative_elbo(
@@ -223,10 +237,7 @@ impl M1 {
     ) -> Var {
         let (mu, lv) = self.encode_with(tape, x, Some(&mut *rng));
         let z = ops::gaussian_sample(tape, mu, lv, rng);
-        let out = match &self.nets {
-            Nets::Mlp { dec, .. } => dec.forward(tape, z),
-            Nets::Conv(c) => c.dec.forward(tape, z),
-        };
+        let out = self.decode(tape, z);
         let rec = self
             .config
             .likelihood
@@ -268,6 +279,23 @@ impl M1 {
 impl Model for M1 {
     fn name(&self) -> &'static str {
         "m1"
+    }
+
+    fn latent_dim(&self) -> Option<usize> {
+        Some(self.config.z_dim)
+    }
+
+    fn latent_means(&self, tape: &mut Tape, x: Var) -> Option<Var> {
+        Some(self.encode(tape, x).0)
+    }
+
+    fn reconstruct(&self, tape: &mut Tape, x: Var) -> Option<Var> {
+        let (mu, _) = self.encode(tape, x);
+        Some(self.decoded_mean(tape, mu))
+    }
+
+    fn sample(&self, tape: &mut Tape, noise: Var, _classes: &[usize]) -> Option<Var> {
+        Some(self.decoded_mean(tape, noise))
     }
 
     fn num_classes(&self) -> usize {

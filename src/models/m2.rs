@@ -192,6 +192,35 @@ impl M2 {
         h
     }
 
+    /// The most probable class of each row of x under q(y|x).
+    fn predicted(&self, tape: &mut Tape, x: Var) -> Vec<usize> {
+        let logits = self.qy.forward(tape, x);
+        let k = self.config.classes;
+        tape.value(logits)
+            .data()
+            .chunks_exact(k)
+            .map(|r| (0..k).fold(0, |b, j| if r[j] > r[b] { j } else { b }))
+            .collect()
+    }
+
+    /// q(z|x,y)'s mean for x: (B, D) at the classes `ys`.
+    fn z_mean(&self, tape: &mut Tape, x: Var, ys: &[usize]) -> Var {
+        let xw = self.qz_in.linear.forward(tape, x);
+        let h = self.trunk(tape, xw, &self.qz_in, &self.qz_rest, ys);
+        let stats = self.qz_out.forward(tape, h);
+        ops::slice(tape, stats, 1, 0, self.config.z_dim)
+    }
+
+    /// The mean of p(x|y,z) for codes z: (B, Z) and classes `ys`.
+    fn decoded_mean(&self, tape: &mut Tape, z: Var, ys: &[usize]) -> Var {
+        let zw = self.px_in.linear.forward(tape, z);
+        let hp = self.trunk(tape, zw, &self.px_in, &self.px_rest, ys);
+        let out = self.px_out.forward(tape, hp);
+        self.config
+            .likelihood
+            .mean(tape, out, self.config.input_dim)
+    }
+
     /// Per-example bound L(x, y) (B·T rows) for `x_rows`: (B, D) inputs
     /// already tiled T times and the classes `ys` of each row. `xw` holds
     /// W_x·x + b for the untiled batch, tiled likewise.
@@ -243,6 +272,29 @@ impl Model for M2 {
     fn class_log_probs(&self, tape: &mut Tape, x: Var) -> Var {
         let logits = self.qy.forward(tape, x);
         ops::log_softmax(tape, logits)
+    }
+
+    fn latent_dim(&self) -> Option<usize> {
+        Some(self.config.z_dim)
+    }
+
+    fn latent_means(&self, tape: &mut Tape, x: Var) -> Option<Var> {
+        let ys = self.predicted(tape, x);
+        Some(self.z_mean(tape, x, &ys))
+    }
+
+    fn reconstruct(&self, tape: &mut Tape, x: Var) -> Option<Var> {
+        let ys = self.predicted(tape, x);
+        let mu = self.z_mean(tape, x, &ys);
+        Some(self.decoded_mean(tape, mu, &ys))
+    }
+
+    fn sample(&self, tape: &mut Tape, noise: Var, classes: &[usize]) -> Option<Var> {
+        Some(self.decoded_mean(tape, noise, classes))
+    }
+
+    fn class_conditional(&self) -> bool {
+        true
     }
 
     /// Labelled and unlabelled examples share one pass: q(y|x) and the x part

@@ -83,6 +83,36 @@ pub trait Model: Send + Sync {
         None
     }
 
+    /// Width of the latent code z that `latent.png` maps and `samples.png`
+    /// draws; `None` for a model without one (the picture is skipped).
+    fn latent_dim(&self) -> Option<usize> {
+        None
+    }
+
+    /// The posterior mean of z for inputs x: (B, D) → (B, Z); for a
+    /// class-conditional q(z|x,y), at the predicted class.
+    fn latent_means(&self, _tape: &mut Tape, _x: Var) -> Option<Var> {
+        None
+    }
+
+    /// The mean of p(x|·) at the posterior means of x's latent variables (and
+    /// the predicted class, for class-conditional decoders): (B, D) → (B, D).
+    fn reconstruct(&self, _tape: &mut Tape, _x: Var) -> Option<Var> {
+        None
+    }
+
+    /// The mean of p(x|·) for standard-normal draws `noise`: (B, Z) and a
+    /// class per row (ignored unless [`Model::class_conditional`]; a model
+    /// with a per-class prior p(z|y) maps the noise through it).
+    fn sample(&self, _tape: &mut Tape, _noise: Var, _classes: &[usize]) -> Option<Var> {
+        None
+    }
+
+    /// Whether [`Model::sample`] depends on the class.
+    fn class_conditional(&self) -> bool {
+        false
+    }
+
     /// Called before every epoch, also the first one after a resume, so it
     /// must be idempotent (e.g. switching training phases, freezing
     /// parameters by clearing `trainable`).

@@ -6,6 +6,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod evaluate;
 pub mod figures;
+pub mod model_figures;
 pub mod report;
 pub mod run_dir;
 pub mod trainer;

@@ -566,7 +566,36 @@ impl Trainer {
         });
         self.run.write_json("summary.json", &summary)?;
         super::figures::write(&self.run, &test, &self.splits.test, self.model.name())?;
+        self.write_model_figures(super::model_figures::Embedding::Pca)?;
         Ok(Outcome::Finished(Box::new(test)))
+    }
+
+    /// Writes the model's pictures (reconstructions, samples, latent map,
+    /// entropy of q(y|x), most confident images) into `figures/`; returns
+    /// the file names written.
+    pub fn write_model_figures(
+        &self,
+        embedding: super::model_figures::Embedding,
+    ) -> Result<Vec<&'static str>> {
+        // Dataset classes with labels, when some classes have none.
+        let labelled_classes = match self.model.class_map() {
+            Some(map) if map.iter().any(|m| m.is_none()) => {
+                Some(map.iter().flatten().copied().collect())
+            }
+            _ => match &self.config.labelled_classes {
+                Some(s) => Some(crate::data::parse_class_set(s)?),
+                None => None,
+            },
+        };
+        let ctx = super::model_figures::FigureContext {
+            run: &self.run,
+            model: self.model.as_ref(),
+            store: &self.store,
+            test: &self.splits.test,
+            labelled_classes,
+            seed: self.config.seed,
+        };
+        super::model_figures::write(&ctx, embedding)
     }
 }
 
