@@ -167,3 +167,29 @@ fn short_training_on_mnist_learns() {
     assert!(test.accuracy > 0.5, "test accuracy {}", test.accuracy);
     let _ = std::fs::remove_dir_all(&out);
 }
+
+#[test]
+fn figures_see_latent_means_reconstructions_and_class_samples() {
+    for skip in [false, true] {
+        let mut store = ParamStore::new();
+        let model = Adgm::new(&mut store, tiny(skip, 1), &mut stream(1, "init")).unwrap();
+        let mut tape = Tape::no_grad(&store);
+        let x = tape.constant(uniform(9, 4, 5));
+        let z = model.latent_means(&mut tape, x).unwrap();
+        assert_eq!(tape.shape(z), &[4, 2]);
+        let rec = model.reconstruct(&mut tape, x).unwrap();
+        let noise = tape.constant(Tensor::new(&[3, 2], [0.3, -0.5].repeat(3)));
+        let samples = model.sample(&mut tape, noise, &[0, 1, 2]).unwrap();
+        assert!(model.class_conditional());
+        for (v, rows) in [(rec, 4), (samples, 3)] {
+            assert_eq!(tape.shape(v), &[rows, 5]);
+            assert!(
+                tape.value(v).data().iter().all(|p| (0.0..=1.0).contains(p)),
+                "Bernoulli means lie in [0, 1]"
+            );
+        }
+        // Different classes decode the same noise differently.
+        let d = tape.value(samples).data();
+        assert_ne!(&d[0..5], &d[5..10], "skip {skip}");
+    }
+}

@@ -228,6 +228,59 @@ impl Adgm {
     }
 }
 
+/// The posterior means the figures use: q(a|x)'s mean, the class q(y|ā,x)
+/// predicts, and q(z|ā,y,x)'s mean.
+struct Means {
+    a: Var,
+    ys: Vec<usize>,
+    z: Var,
+}
+
+impl Adgm {
+    /// [`Means`] of the inputs x: (B, D).
+    fn means(&self, tape: &mut Tape, x: Var) -> Means {
+        let qa_pre = self.qa.part(tape, 0, x);
+        let qa_stats = self.qa.head(tape, qa_pre, None, None);
+        let (a, _) = Self::halves(tape, qa_stats);
+        let qy_x = self.qy.part(tape, 0, x);
+        let qy_a = self.qy.part(tape, 1, a);
+        let pre = ops::add(tape, qy_x, qy_a);
+        let logits = self.qy.head(tape, pre, None, None);
+        let k = self.config.classes;
+        let ys: Vec<usize> = tape
+            .value(logits)
+            .data()
+            .chunks_exact(k)
+            .map(|r| (0..k).fold(0, |b, j| if r[j] > r[b] { j } else { b }))
+            .collect();
+        let qz_x = self.qz.part(tape, 0, x);
+        let qz_a = self.qz.part(tape, 1, a);
+        let pre = ops::add(tape, qz_x, qz_a);
+        let stats = self.qz.head(tape, pre, Some(&ys), None);
+        let (z, _) = Self::halves(tape, stats);
+        Means { a, ys, z }
+    }
+
+    /// The mean of p(x|·) at codes z: (B, Z) and classes `ys`; SDGM's
+    /// p(x|a,z,y) takes `a` (B, A), else the mean of p(a|z,y).
+    fn decoded_mean(&self, tape: &mut Tape, z: Var, ys: &[usize], a: Option<Var>) -> Var {
+        let mut pre = self.px.part(tape, 0, z);
+        if self.config.skip {
+            let a = a.unwrap_or_else(|| {
+                let pa_pre = self.pa.part(tape, 0, z);
+                let stats = self.pa.head(tape, pa_pre, Some(ys), None);
+                Self::halves(tape, stats).0
+            });
+            let pa = self.px.part(tape, 1, a);
+            pre = ops::add(tape, pre, pa);
+        }
+        let out = self.px.head(tape, pre, Some(ys), None);
+        self.config
+            .likelihood
+            .mean(tape, out, self.config.input_dim)
+    }
+}
+
 /// The bound's rows: inputs, classes, and batch-norm row weights (1 for a
 /// labelled row, 1/K for each of an unlabelled example's K rows).
 struct BoundRows {
@@ -324,6 +377,30 @@ impl Model for Adgm {
         // Guard log 0 for classes every draw rules out completely.
         let mean = ops::add_scalar(tape, mean, 1e-30);
         ops::activation::unary(tape, ops::activation::UnaryKind::Log, mean)
+    }
+
+    fn latent_dim(&self) -> Option<usize> {
+        Some(self.config.z_dim)
+    }
+
+    /// q(z|ā,y,x)'s mean at ā = q(a|x)'s mean and q(y|ā,x)'s class.
+    fn latent_means(&self, tape: &mut Tape, x: Var) -> Option<Var> {
+        Some(self.means(tape, x).z)
+    }
+
+    /// p(x|·)'s mean at the posterior means of a and z and the predicted y.
+    fn reconstruct(&self, tape: &mut Tape, x: Var) -> Option<Var> {
+        let m = self.means(tape, x);
+        Some(self.decoded_mean(tape, m.z, &m.ys, Some(m.a)))
+    }
+
+    /// p(x|z,y)'s mean for z = `noise` (SDGM: at a = p(a|z,y)'s mean).
+    fn sample(&self, tape: &mut Tape, noise: Var, classes: &[usize]) -> Option<Var> {
+        Some(self.decoded_mean(tape, noise, classes, None))
+    }
+
+    fn class_conditional(&self) -> bool {
+        true
     }
 
     /// q(a|x) and the x parts of the first layers run once over all
