@@ -105,6 +105,24 @@ fn m1_and_m2_runs_write_every_figure_byte_identically() {
 }
 
 #[test]
+fn semi_unsupervised_models_draw_their_figures_with_extra_classes() {
+    for model in ["ssvae", "gmdgm"] {
+        let out = dir(&format!("{model}-sus"));
+        let config = TrainConfig {
+            labelled_classes: Some("0-4".into()),
+            extra_classes: 5,
+            ..tiny(model)
+        };
+        let mut t = Trainer::new(config, &out).unwrap();
+        t.set_quiet(true);
+        assert!(matches!(t.run().unwrap(), Outcome::Finished(_)));
+        let figures = figure_bytes(&out);
+        assert_eq!(figures.len(), FIGURES.len(), "{model}");
+        let _ = std::fs::remove_dir_all(&out);
+    }
+}
+
+#[test]
 fn plot_rejects_a_bad_embedding_and_a_missing_run() {
     for args in [
         vec!["plot", "--embed", "umap", "--run", "/tmp"],

@@ -136,6 +136,42 @@ impl GmDgm {
         &self.buffers.layout
     }
 
+    /// The most probable class of each row of x under q(y|x).
+    fn predicted(&self, tape: &mut Tape, x: Var) -> Vec<usize> {
+        let logits = self.qy.forward(tape, x);
+        let k = self.buffers.layout.classes();
+        tape.value(logits)
+            .data()
+            .chunks_exact(k)
+            .map(|r| (0..k).fold(0, |b, j| if r[j] > r[b] { j } else { b }))
+            .collect()
+    }
+
+    /// q(z|x,y)'s mean for x at the classes `ys`.
+    fn z_mean(&self, tape: &mut Tape, x: Var, ys: &[usize]) -> Var {
+        let xw = self.qz_in.linear.forward(tape, x);
+        let table = tape.param(self.qz_in.class_table);
+        let y_part = ops::gather_rows(tape, table, ys);
+        let h = ops::add(tape, xw, y_part);
+        let mut h = self.act.apply(tape, h);
+        if let Some(mlp) = &self.qz_rest {
+            h = mlp.forward(tape, h);
+            h = self.act.apply(tape, h);
+        }
+        let stats = self.qz_out.forward(tape, h);
+        ops::slice(tape, stats, 1, 0, self.config.z_dim)
+    }
+
+    /// The mean of p(x|z) for codes z.
+    fn decoded_mean(&self, tape: &mut Tape, z: Var) -> Var {
+        let hp = self.px_hidden.forward(tape, z);
+        let hp = self.act.apply(tape, hp);
+        let out = self.px_out.forward(tape, hp);
+        self.config
+            .likelihood
+            .mean(tape, out, self.config.input_dim)
+    }
+
     /// Per-row bound L(x, y) over the rows `x_rows` with classes `ys`; `xw`
     /// holds W_x·x + b of q(z|x,y)'s first layer for the same rows.
     fn bound(
@@ -197,6 +233,38 @@ impl Model for GmDgm {
 
     fn class_map(&self) -> Option<Vec<Option<u32>>> {
         Some(self.buffers.layout.dataset_classes())
+    }
+
+    fn latent_dim(&self) -> Option<usize> {
+        Some(self.config.z_dim)
+    }
+
+    fn latent_means(&self, tape: &mut Tape, x: Var) -> Option<Var> {
+        let ys = self.predicted(tape, x);
+        Some(self.z_mean(tape, x, &ys))
+    }
+
+    fn reconstruct(&self, tape: &mut Tape, x: Var) -> Option<Var> {
+        let ys = self.predicted(tape, x);
+        let mu = self.z_mean(tape, x, &ys);
+        Some(self.decoded_mean(tape, mu))
+    }
+
+    /// z = μ_y + σ_y·noise from the class's own p(z|y), then p(x|z)'s mean.
+    fn sample(&self, tape: &mut Tape, noise: Var, classes: &[usize]) -> Option<Var> {
+        let pm = tape.param(self.pz_mean);
+        let plv = tape.param(self.pz_logvar);
+        let pm = ops::gather_rows(tape, pm, classes);
+        let plv = ops::gather_rows(tape, plv, classes);
+        let half = ops::mul_scalar(tape, plv, 0.5);
+        let sd = ops::exp(tape, half);
+        let scaled = ops::mul(tape, sd, noise);
+        let z = ops::add(tape, pm, scaled);
+        Some(self.decoded_mean(tape, z))
+    }
+
+    fn class_conditional(&self) -> bool {
+        true
     }
 
     fn begin_epoch(&self, store: &mut ParamStore, ctx: &EpochContext<'_>) -> crate::Result<()> {

@@ -99,6 +99,24 @@ impl Model for M1M2 {
         self.m2.class_log_probs(tape, z)
     }
 
+    /// Pictures come from the M1 underneath: its latent means,
+    /// reconstructions and prior samples.
+    fn latent_dim(&self) -> Option<usize> {
+        self.m1.latent_dim()
+    }
+
+    fn latent_means(&self, tape: &mut Tape, x: Var) -> Option<Var> {
+        self.m1.latent_means(tape, x)
+    }
+
+    fn reconstruct(&self, tape: &mut Tape, x: Var) -> Option<Var> {
+        self.m1.reconstruct(tape, x)
+    }
+
+    fn sample(&self, tape: &mut Tape, noise: Var, classes: &[usize]) -> Option<Var> {
+        self.m1.sample(tape, noise, classes)
+    }
+
     fn loss(&self, tape: &mut Tape, batch: &Batch, rng: &mut StreamRng) -> Loss {
         if !self.in_phase_two(tape.store()) {
             return self.m1.loss(tape, batch, rng);

@@ -93,6 +93,34 @@ impl ConvM2 {
         &self.arch
     }
 
+    /// The most probable class of each row of x under q(y|x).
+    fn predicted(&self, tape: &mut Tape, x: Var) -> Vec<usize> {
+        let logits = self.qy.forward(tape, x, None);
+        let k = self.config.classes;
+        tape.value(logits)
+            .data()
+            .chunks_exact(k)
+            .map(|r| (0..k).fold(0, |b, j| if r[j] > r[b] { j } else { b }))
+            .collect()
+    }
+
+    /// q(z|x,y)'s mean for x at the classes `ys` (no dropout).
+    fn z_mean(&self, tape: &mut Tape, x: Var, ys: &[usize]) -> Var {
+        let feats = self.qz_trunk.forward(tape, x);
+        let pre = self.qz_head.first_layer(tape, feats);
+        let stats = self.qz_head.finish(tape, pre, Some(ys), None);
+        ops::slice(tape, stats, 1, 0, self.config.z_dim)
+    }
+
+    /// The mean of p(x|y,z) for codes z and classes `ys`.
+    fn decoded_mean(&self, tape: &mut Tape, z: Var, ys: &[usize]) -> Var {
+        let zw = self.px.first_layer(tape, z);
+        let out = self.px.finish(tape, zw, Some(ys));
+        self.config
+            .likelihood
+            .mean(tape, out, self.config.input_dim)
+    }
+
     /// Per-row bound L(x, y) for rows `x_rows` with classes `ys`, given the
     /// first dense layer of q(z|x,y) already applied to each row's features
     /// (`pre`, one row per bound row).
@@ -132,6 +160,29 @@ impl Model for ConvM2 {
     fn class_log_probs(&self, tape: &mut Tape, x: Var) -> Var {
         let logits = self.qy.forward(tape, x, None);
         ops::log_softmax(tape, logits)
+    }
+
+    fn latent_dim(&self) -> Option<usize> {
+        Some(self.config.z_dim)
+    }
+
+    fn latent_means(&self, tape: &mut Tape, x: Var) -> Option<Var> {
+        let ys = self.predicted(tape, x);
+        Some(self.z_mean(tape, x, &ys))
+    }
+
+    fn reconstruct(&self, tape: &mut Tape, x: Var) -> Option<Var> {
+        let ys = self.predicted(tape, x);
+        let mu = self.z_mean(tape, x, &ys);
+        Some(self.decoded_mean(tape, mu, &ys))
+    }
+
+    fn sample(&self, tape: &mut Tape, noise: Var, classes: &[usize]) -> Option<Var> {
+        Some(self.decoded_mean(tape, noise, classes))
+    }
+
+    fn class_conditional(&self) -> bool {
+        true
     }
 
     fn loss(&self, tape: &mut Tape, batch: &Batch, rng: &mut StreamRng) -> Loss {

@@ -66,6 +66,26 @@ impl Model for Ssvae {
         Some(self.buffers.layout.dataset_classes())
     }
 
+    fn latent_dim(&self) -> Option<usize> {
+        self.m2.latent_dim()
+    }
+
+    fn latent_means(&self, tape: &mut Tape, x: Var) -> Option<Var> {
+        self.m2.latent_means(tape, x)
+    }
+
+    fn reconstruct(&self, tape: &mut Tape, x: Var) -> Option<Var> {
+        self.m2.reconstruct(tape, x)
+    }
+
+    fn sample(&self, tape: &mut Tape, noise: Var, classes: &[usize]) -> Option<Var> {
+        self.m2.sample(tape, noise, classes)
+    }
+
+    fn class_conditional(&self) -> bool {
+        true
+    }
+
     fn begin_epoch(&self, store: &mut ParamStore, ctx: &EpochContext<'_>) -> crate::Result<()> {
         self.buffers.refresh(store, ctx);
         Ok(())
