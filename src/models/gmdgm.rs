@@ -139,17 +139,12 @@ impl GmDgm {
     /// The most probable class of each row of x under q(y|x).
     fn predicted(&self, tape: &mut Tape, x: Var) -> Vec<usize> {
         let logits = self.qy.forward(tape, x);
-        let k = self.buffers.layout.classes();
-        tape.value(logits)
-            .data()
-            .chunks_exact(k)
-            .map(|r| (0..k).fold(0, |b, j| if r[j] > r[b] { j } else { b }))
-            .collect()
+        super::argmax_rows(tape, logits)
     }
 
-    /// q(z|x,y)'s mean for x at the classes `ys`.
-    fn z_mean(&self, tape: &mut Tape, x: Var, ys: &[usize]) -> Var {
-        let xw = self.qz_in.linear.forward(tape, x);
+    /// q(z|x,y)'s mean and log-variance (B, 2Z) from `xw` = W_x·x + b of
+    /// its first layer and the classes `ys` of the rows.
+    fn qz_stats(&self, tape: &mut Tape, xw: Var, ys: &[usize]) -> Var {
         let table = tape.param(self.qz_in.class_table);
         let y_part = ops::gather_rows(tape, table, ys);
         let h = ops::add(tape, xw, y_part);
@@ -158,7 +153,13 @@ impl GmDgm {
             h = mlp.forward(tape, h);
             h = self.act.apply(tape, h);
         }
-        let stats = self.qz_out.forward(tape, h);
+        self.qz_out.forward(tape, h)
+    }
+
+    /// q(z|x,y)'s mean for x at the classes `ys`.
+    fn z_mean(&self, tape: &mut Tape, x: Var, ys: &[usize]) -> Var {
+        let xw = self.qz_in.linear.forward(tape, x);
+        let stats = self.qz_stats(tape, xw, ys);
         ops::slice(tape, stats, 1, 0, self.config.z_dim)
     }
 
@@ -185,15 +186,7 @@ impl GmDgm {
     ) -> Var {
         let z = self.config.z_dim;
         // q(z | x, y)
-        let table = tape.param(self.qz_in.class_table);
-        let y_part = ops::gather_rows(tape, table, ys);
-        let h = ops::add(tape, xw, y_part);
-        let mut h = self.act.apply(tape, h);
-        if let Some(mlp) = &self.qz_rest {
-            h = mlp.forward(tape, h);
-            h = self.act.apply(tape, h);
-        }
-        let stats = self.qz_out.forward(tape, h);
+        let stats = self.qz_stats(tape, xw, ys);
         let mu = ops::slice(tape, stats, 1, 0, z);
         let logvar = ops::slice(tape, stats, 1, z, z);
         let zs = ops::gaussian_sample(tape, mu, logvar, rng);

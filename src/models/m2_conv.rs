@@ -96,12 +96,7 @@ impl ConvM2 {
     /// The most probable class of each row of x under q(y|x).
     fn predicted(&self, tape: &mut Tape, x: Var) -> Vec<usize> {
         let logits = self.qy.forward(tape, x, None);
-        let k = self.config.classes;
-        tape.value(logits)
-            .data()
-            .chunks_exact(k)
-            .map(|r| (0..k).fold(0, |b, j| if r[j] > r[b] { j } else { b }))
-            .collect()
+        super::argmax_rows(tape, logits)
     }
 
     /// q(z|x,y)'s mean for x at the classes `ys` (no dropout).

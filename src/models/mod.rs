@@ -128,6 +128,17 @@ pub trait Model: Send + Sync {
     }
 }
 
+/// The index of the largest entry of each row of `logits`: (B, K) → B
+/// classes (the first one on ties), read off the tape.
+pub fn argmax_rows(tape: &Tape, logits: Var) -> Vec<usize> {
+    let k = tape.shape(logits)[1];
+    tape.value(logits)
+        .data()
+        .chunks_exact(k)
+        .map(|r| (0..k).fold(0, |b, j| if r[j] > r[b] { j } else { b }))
+        .collect()
+}
+
 /// What a model's shape depends on in the data.
 #[derive(Clone, Copy, Debug)]
 pub struct ModelSpec {
