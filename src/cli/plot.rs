@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::train::model_figures::Embedding;
+use crate::train::model_figures::{model_class_name, Embedding};
 use crate::train::{evaluate, figures, Trainer};
 use crate::{Error, Result};
 
@@ -35,11 +35,13 @@ pub fn run(args: &PlotArgs) -> Result<()> {
     };
     let trainer = Trainer::resume(&args.run)?;
     let test = evaluate(trainer.model(), trainer.store(), trainer.test_split())?;
+    let column_name = |k: usize| model_class_name(trainer.model(), trainer.test_split(), k);
     figures::write(
         &trainer.run,
         &test,
         trainer.test_split(),
         trainer.model().name(),
+        &column_name,
     )?;
     let mut written = vec!["confusion.png", "curves.png", "loss.png"];
     written.extend(trainer.write_model_figures(embedding)?);

@@ -126,7 +126,13 @@ pub fn row_bound(
     classes: usize,
 ) -> Var {
     let kl = ops::kl_std_normal(tape, mu, logvar);
-    row_bound_with(tape, reconstruction, kl, kl_weight, NegLogPrior::Uniform(classes))
+    row_bound_with(
+        tape,
+        reconstruction,
+        kl,
+        kl_weight,
+        NegLogPrior::Uniform(classes),
+    )
 }
 
 /// Per-row bound L(x, y) = −log p(x|·) + w·KL + (−log p(y)) from the

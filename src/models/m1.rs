@@ -223,7 +223,9 @@ impl M1 {
     /// The mean of p(x|z) for codes z: (B, Z).
     fn decoded_mean(&self, tape: &mut Tape, z: Var) -> Var {
         let out = self.decode(tape, z);
-        self.config.likelihood.mean(tape, out, self.config.input_dim)
+        self.config
+            .likelihood
+            .mean(tape, out, self.config.input_dim)
     }
 
     /// Mean per example of the negative ELBO of x: (B, D).

@@ -8,8 +8,16 @@ use crate::data::Dataset;
 use crate::viz;
 use crate::Result;
 
-/// Writes `figures/confusion.png` and `figures/curves.png`.
-pub fn write(run: &RunDir, test: &EvalMetrics, test_set: &Dataset, model: &str) -> Result<()> {
+/// Writes `figures/confusion.png` and `figures/curves.png`. Columns are the
+/// model's classes, named by `column_name` (the dataset class a model class
+/// stands for, or an extra cluster's name).
+pub fn write(
+    run: &RunDir,
+    test: &EvalMetrics,
+    test_set: &Dataset,
+    model: &str,
+    column_name: &dyn Fn(usize) -> String,
+) -> Result<()> {
     let rows = test.confusion.len();
     let cols = test.confusion.first().map(|r| r.len()).unwrap_or(0);
     let counts: Vec<u64> = test.confusion.iter().flatten().copied().collect();
@@ -22,9 +30,7 @@ pub fn write(run: &RunDir, test: &EvalMetrics, test_set: &Dataset, model: &str) 
                 .unwrap_or_else(|| i.to_string())
         })
         .collect();
-    let col_names: Vec<String> = (0..cols)
-        .map(|j| row_names.get(j).cloned().unwrap_or_else(|| j.to_string()))
-        .collect();
+    let col_names: Vec<String> = (0..cols).map(column_name).collect();
     let title = format!(
         "{model}: test confusion (accuracy {:.2} %)",
         100.0 * test.accuracy

@@ -13,6 +13,7 @@
 use rand_distr::{Distribution, StandardNormal};
 
 use super::run_dir::RunDir;
+use super::trainer::MaskedImages;
 use crate::autograd::{ParamStore, Tape};
 use crate::data::{Dataset, UNKNOWN_LABEL};
 use crate::models::Model;
@@ -51,6 +52,27 @@ pub struct FigureContext<'a> {
     pub labelled_classes: Option<Vec<u32>>,
     /// Run seed (the sample noise and t-SNE start derive from it).
     pub seed: u64,
+    /// Dropped pixels (`--drop-std`): pictures put the kept ones back in
+    /// place, the dropped ones black.
+    pub masked: Option<&'a MaskedImages>,
+}
+
+impl FigureContext<'_> {
+    /// (C, H, W) of the pictures, when the data are images.
+    fn image_shape(&self) -> Option<[usize; 3]> {
+        self.test
+            .image_shape
+            .or_else(|| self.masked.and_then(|m| m.image_shape))
+    }
+
+    /// Rows of model features as full images (expanded when pixels were
+    /// dropped), and the width of one.
+    fn as_images(&self, rows: &[f32]) -> (Vec<f32>, usize) {
+        match self.masked {
+            Some(m) => (m.mask.expand(rows, 0.0), m.mask.full_dim),
+            None => (rows.to_vec(), self.test.dim),
+        }
+    }
 }
 
 /// The first `n` rows of `ds` as a tensor.
@@ -84,7 +106,7 @@ fn batched(
 
 /// Name of model class `k`: the dataset class it stands for, or
 /// "extra N" for a class without labelled counterpart.
-fn model_class_name(model: &dyn Model, test: &Dataset, k: usize) -> String {
+pub fn model_class_name(model: &dyn Model, test: &Dataset, k: usize) -> String {
     let dataset_name = |c: usize| {
         test.class_names
             .get(c)
@@ -124,20 +146,21 @@ pub fn write(ctx: &FigureContext<'_>, embedding: Embedding) -> Result<Vec<&'stat
 }
 
 fn reconstructions(ctx: &FigureContext<'_>) -> Result<bool> {
-    let Some(shape) = ctx.test.image_shape else {
+    let Some(shape) = ctx.image_shape() else {
         return Ok(false);
     };
     let x = head_rows(ctx.test, RECON_COUNT);
     let Some((rec, _)) = batched(ctx.model, ctx.store, &x, |m, t, v| m.reconstruct(t, v)) else {
         return Ok(false);
     };
-    let d = ctx.test.dim;
+    let (inputs, d) = ctx.as_images(x.data());
+    let (rec, _) = ctx.as_images(&rec);
     let n = x.shape()[0];
     let mut images: Vec<&[f32]> = Vec::new();
     let mut labels = Vec::new();
     for block in (0..n).step_by(COLS) {
         let end = (block + COLS).min(n);
-        images.extend((block..end).map(|i| &x.data()[i * d..(i + 1) * d]));
+        images.extend((block..end).map(|i| &inputs[i * d..(i + 1) * d]));
         images.extend((block..end).map(|i| &rec[i * d..(i + 1) * d]));
         labels.push("input".to_string());
         labels.push("recon.".to_string());
@@ -157,7 +180,7 @@ fn reconstructions(ctx: &FigureContext<'_>) -> Result<bool> {
 }
 
 fn samples(ctx: &FigureContext<'_>) -> Result<bool> {
-    let (Some(shape), Some(z)) = (ctx.test.image_shape, ctx.model.latent_dim()) else {
+    let (Some(shape), Some(z)) = (ctx.image_shape(), ctx.model.latent_dim()) else {
         return Ok(false);
     };
     let conditional = ctx.model.class_conditional();
@@ -186,8 +209,7 @@ fn samples(ctx: &FigureContext<'_>) -> Result<bool> {
     let Some(out) = ctx.model.sample(&mut tape, nv, &classes) else {
         return Ok(false);
     };
-    let out = tape.value(out).data().to_vec();
-    let d = ctx.test.dim;
+    let (out, d) = ctx.as_images(tape.value(out).data());
     let images: Vec<&[f32]> = out.chunks_exact(d).collect();
     let (title, labels) = if conditional {
         (
@@ -299,12 +321,12 @@ fn entropy_and_confident(ctx: &FigureContext<'_>) -> Result<bool> {
         30,
     )?;
 
-    let Some(shape) = test.image_shape else {
+    let Some(shape) = ctx.image_shape() else {
         return Ok(true);
     };
     // Per model class, the test images it is most sure of among those it
     // predicts (blank cells when it predicts fewer).
-    let d = test.dim;
+    let (pictures, d) = ctx.as_images(&test.x);
     let blank = vec![1.0f32; d];
     let mut images: Vec<&[f32]> = Vec::new();
     let mut names = Vec::new();
@@ -318,7 +340,7 @@ fn entropy_and_confident(ctx: &FigureContext<'_>) -> Result<bool> {
         mine.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         for c in 0..COLS {
             images.push(match mine.get(c) {
-                Some(&(_, i)) => test.row(i),
+                Some(&(_, i)) => &pictures[i * d..(i + 1) * d],
                 None => &blank,
             });
         }

@@ -80,6 +80,8 @@ pub struct Trainer {
     elapsed_before: f64,
     interrupt: Arc<AtomicBool>,
     quiet: bool,
+    /// Set when features were dropped (`--drop-std`).
+    masked: Option<MaskedImages>,
 }
 
 /// Scales every feature to zero mean and unit spread with the training
@@ -126,16 +128,27 @@ type Built = (
     Vec<usize>,
     ParamStore,
     Box<dyn Model>,
-    Option<data::FeatureMask>,
+    Option<MaskedImages>,
 );
+
+/// Dropped features of image data (`--drop-std`): the mask and the images'
+/// shape, so pictures can put the kept pixels back in place.
+#[derive(Clone, Debug)]
+pub struct MaskedImages {
+    /// Which features the model sees.
+    pub mask: data::FeatureMask,
+    /// (C, H, W) of the unmasked images, if the data are images.
+    pub image_shape: Option<[usize; 3]>,
+}
 
 /// Keeps only the examples of `ds` whose class is in `set` (`--classes`,
 /// `--eval-classes`).
 fn keep_classes(ds: &data::Dataset, set: &str) -> Result<data::Dataset> {
     let classes = data::parse_class_set(set)?;
-    let labels = ds.labels.as_ref().ok_or_else(|| {
-        Error::Usage(format!("a class filter ({set}) needs a labelled dataset"))
-    })?;
+    let labels = ds
+        .labels
+        .as_ref()
+        .ok_or_else(|| Error::Usage(format!("a class filter ({set}) needs a labelled dataset")))?;
     let keep: Vec<usize> = (0..ds.n)
         .filter(|&i| classes.contains(&labels[i]))
         .collect();
@@ -160,10 +173,11 @@ fn build(config: &TrainConfig) -> Result<Built> {
     // dropped; the model sees the kept ones only.
     let feature_mask = config.drop_std.map(|t| {
         let mask = data::FeatureMask::from_dataset(&splits.train, t);
+        let image_shape = splits.test.image_shape;
         for ds in [&mut splits.train, &mut splits.validation, &mut splits.test] {
             *ds = mask.apply_dataset(ds);
         }
-        mask
+        MaskedImages { mask, image_shape }
     });
     if models::likelihood::Likelihood::parse(&config.likelihood)?.is_continuous() {
         standardize(&mut splits);
@@ -211,7 +225,7 @@ impl Trainer {
         let (splits, labelled, unlabelled, store, model, feature_mask) = build(&config)?;
         let run = RunDir::create(out)?;
         run.write_json("config.json", &config)?;
-        if let Some(m) = &feature_mask {
+        if let Some(MaskedImages { mask: m, .. }) = &feature_mask {
             let v = json!({ "full_dim": m.full_dim, "threshold": config.drop_std, "keep": m.keep });
             run.write_json("feature_mask.json", &v)?;
         }
@@ -237,6 +251,7 @@ impl Trainer {
             elapsed_before: 0.0,
             interrupt: Arc::new(AtomicBool::new(false)),
             quiet: false,
+            masked: feature_mask,
         })
     }
 
@@ -247,7 +262,7 @@ impl Trainer {
         let text = std::fs::read_to_string(&config_path).map_err(|e| Error::io(&config_path, e))?;
         let config: TrainConfig = serde_json::from_str(&text)
             .map_err(|e| Error::bad_input(&config_path, format!("invalid config: {e}")))?;
-        let (splits, labelled, unlabelled, mut store, model, _) = build(&config)?;
+        let (splits, labelled, unlabelled, mut store, model, masked) = build(&config)?;
         let path = run.file("checkpoint.safetensors");
         let ck = checkpoint::load(&path)?;
         ck.restore_params(&mut store, &path)?;
@@ -292,6 +307,7 @@ impl Trainer {
             elapsed_before,
             interrupt: Arc::new(AtomicBool::new(false)),
             quiet: false,
+            masked,
         })
     }
 
@@ -565,7 +581,16 @@ impl Trainer {
             "examples_per_second": total_examples / wall.max(1e-9),
         });
         self.run.write_json("summary.json", &summary)?;
-        super::figures::write(&self.run, &test, &self.splits.test, self.model.name())?;
+        let column_name = |k: usize| {
+            super::model_figures::model_class_name(self.model.as_ref(), &self.splits.test, k)
+        };
+        super::figures::write(
+            &self.run,
+            &test,
+            &self.splits.test,
+            self.model.name(),
+            &column_name,
+        )?;
         self.write_model_figures(super::model_figures::Embedding::Pca)?;
         Ok(Outcome::Finished(Box::new(test)))
     }
@@ -594,6 +619,7 @@ impl Trainer {
             test: &self.splits.test,
             labelled_classes,
             seed: self.config.seed,
+            masked: self.masked.as_ref(),
         };
         super::model_figures::write(&ctx, embedding)
     }
