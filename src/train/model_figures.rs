@@ -267,8 +267,14 @@ fn latent(ctx: &FigureContext<'_>, embedding: Embedding) -> Result<bool> {
     viz::scatter::scatter(
         &ctx.run.file("figures/latent.png"),
         &format!(
-            "{}: {how} of {n} test latent means (z{z}), by true class",
-            ctx.model.name()
+            "{}: {how} of {n} test latent means (z{z}{}), by true class",
+            ctx.model.name(),
+            // q(z|x,y) codes the style given the class: classes mix by design.
+            if ctx.model.class_conditional() {
+                " given the predicted class"
+            } else {
+                ""
+            }
         ),
         &points,
         &classes,
