@@ -138,7 +138,11 @@ pub fn evaluate(model: &dyn Model, store: &ParamStore, ds: &Dataset) -> Result<E
         accuracy: if p.is_empty() {
             0.0
         } else if class_map.is_some() {
-            let hits = p.iter().zip(&t).filter(|(&pp, &tt)| as_dataset(pp) == tt).count();
+            let hits = p
+                .iter()
+                .zip(&t)
+                .filter(|(&pp, &tt)| as_dataset(pp) == tt)
+                .count();
             hits as f64 / p.len() as f64
         } else {
             metrics::accuracy(&p, &t)?
