@@ -75,26 +75,27 @@ impl FigureContext<'_> {
     }
 }
 
-/// The first `n` rows of `ds` as a tensor.
-fn head_rows(ds: &Dataset, n: usize) -> Tensor {
-    let n = n.min(ds.n);
-    Tensor::new(&[n, ds.dim], ds.x[..n * ds.dim].to_vec())
+/// The first `n` rows of `ds` (fewer when it has fewer), borrowed.
+fn head_rows(ds: &Dataset, n: usize) -> &[f32] {
+    &ds.x[..n.min(ds.n) * ds.dim]
 }
 
-/// Runs `f` on rows of `x` in chunks of 1,000 under a no-grad tape and
-/// stacks the outputs; `None` when the model gives none.
+/// Runs `f` on the rows of `x` (`d` features each) in chunks of 1,000
+/// under a no-grad tape and stacks the outputs; `None` when the model gives
+/// none.
 fn batched(
     model: &dyn Model,
     store: &ParamStore,
-    x: &Tensor,
+    x: &[f32],
+    d: usize,
     f: impl Fn(&dyn Model, &mut Tape, crate::autograd::Var) -> Option<crate::autograd::Var>,
 ) -> Option<(Vec<f32>, usize)> {
-    let (n, d) = (x.shape()[0], x.shape()[1]);
+    let n = x.len() / d;
     let mut out = Vec::new();
     let mut width = 0;
     for start in (0..n).step_by(1000) {
         let end = (start + 1000).min(n);
-        let chunk = Tensor::new(&[end - start, d], x.data()[start * d..end * d].to_vec());
+        let chunk = Tensor::new(&[end - start, d], x[start * d..end * d].to_vec());
         let mut tape = Tape::no_grad(store);
         let xv = tape.constant(chunk);
         let y = f(model, &mut tape, xv)?;
@@ -150,12 +151,14 @@ fn reconstructions(ctx: &FigureContext<'_>) -> Result<bool> {
         return Ok(false);
     };
     let x = head_rows(ctx.test, RECON_COUNT);
-    let Some((rec, _)) = batched(ctx.model, ctx.store, &x, |m, t, v| m.reconstruct(t, v)) else {
+    let Some((rec, _)) = batched(ctx.model, ctx.store, x, ctx.test.dim, |m, t, v| {
+        m.reconstruct(t, v)
+    }) else {
         return Ok(false);
     };
-    let (inputs, d) = ctx.as_images(x.data());
+    let (inputs, d) = ctx.as_images(x);
     let (rec, _) = ctx.as_images(&rec);
-    let n = x.shape()[0];
+    let n = x.len() / ctx.test.dim;
     let mut images: Vec<&[f32]> = Vec::new();
     let mut labels = Vec::new();
     for block in (0..n).step_by(COLS) {
@@ -245,10 +248,12 @@ fn latent(ctx: &FigureContext<'_>, embedding: Embedding) -> Result<bool> {
         return Ok(false);
     };
     let x = head_rows(ctx.test, LATENT_MAX);
-    let Some((codes, z)) = batched(ctx.model, ctx.store, &x, |m, t, v| m.latent_means(t, v)) else {
+    let Some((codes, z)) = batched(ctx.model, ctx.store, x, ctx.test.dim, |m, t, v| {
+        m.latent_means(t, v)
+    }) else {
         return Ok(false);
     };
-    let n = x.shape()[0];
+    let n = x.len() / ctx.test.dim;
     let (points, how) = if z == 2 {
         (codes.chunks_exact(2).map(|p| [p[0], p[1]]).collect(), "raw")
     } else {
@@ -285,8 +290,7 @@ fn latent(ctx: &FigureContext<'_>, embedding: Embedding) -> Result<bool> {
 
 fn entropy_and_confident(ctx: &FigureContext<'_>) -> Result<bool> {
     let test = ctx.test;
-    let x = Tensor::new(&[test.n, test.dim], test.x.clone());
-    let Some((lp, k)) = batched(ctx.model, ctx.store, &x, |m, t, v| {
+    let Some((lp, k)) = batched(ctx.model, ctx.store, &test.x, test.dim, |m, t, v| {
         Some(m.class_log_probs(t, v))
     }) else {
         return Ok(false);
