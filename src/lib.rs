@@ -7,6 +7,7 @@
 //! `metrics` → run directory. See `docs/ARCHITECTURE.md`.
 
 pub mod autograd;
+pub mod active;
 pub mod bench;
 pub mod cli;
 pub mod cluster;

@@ -39,6 +39,7 @@ fn batch(dim: usize, labels: Vec<usize>, unlabelled: usize) -> Batch {
         labelled: uniform(2, labels.len(), dim),
         labels,
         unlabelled: uniform(3, unlabelled, dim),
+        unlabelled_index: Vec::new(),
     }
 }
 

@@ -28,6 +28,7 @@ fn batch(dim: usize) -> Batch {
         labelled: uniform(2, 3, dim),
         labels: vec![4, 0, 9],
         unlabelled: uniform(3, 4, dim),
+        unlabelled_index: Vec::new(),
     }
 }
 

@@ -80,6 +80,7 @@ fn gmdgm_and_ssvae_full_losses_along_random_directions() {
         labelled: uniform(2, 3, dim),
         labels: vec![4, 0, 2],
         unlabelled: uniform(3, 4, dim),
+        unlabelled_index: Vec::new(),
     };
     for name in ["gmdgm", "ssvae"] {
         let mut store = ParamStore::new();
@@ -102,6 +103,7 @@ fn gmdgm_and_ssvae_full_losses_along_random_directions() {
         labelled: Tensor::zeros(&[0, dim]),
         labels: vec![],
         unlabelled: uniform(4, 5, dim),
+        unlabelled_index: Vec::new(),
     };
     assert_directional("gmdgm us", &store, m.as_ref(), &unl);
 }

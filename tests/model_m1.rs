@@ -37,6 +37,7 @@ fn m1_loss_gradient_matches_finite_differences() {
         labelled: Tensor::zeros(&[0, 6]),
         labels: vec![],
         unlabelled: x,
+        unlabelled_index: Vec::new(),
     };
     let report = check(&store, &[], Tolerance::default(), &|tape, _| {
         model.loss(tape, &batch, &mut stream(3, "sampling")).total

@@ -48,6 +48,7 @@ fn full_loss_gradient_for(likelihood: Likelihood) {
         labelled: x(2, 2),
         labels: vec![2, 0],
         unlabelled: x(3, 3),
+        unlabelled_index: Vec::new(),
     };
     let report = check(&store, &[], Tolerance::default(), &|tape, _| {
         let mut rng = stream(4, "sampling");

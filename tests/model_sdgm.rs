@@ -48,6 +48,7 @@ fn full_loss_gradient_matches_finite_differences() {
         labelled: uniform(2, 2, 5),
         labels: vec![2, 0],
         unlabelled: uniform(3, 3, 5),
+        unlabelled_index: Vec::new(),
     };
     let report = check(&store, &[], Tolerance::default(), &|tape, _| {
         model.loss(tape, &batch, &mut stream(4, "sampling")).total
@@ -84,6 +85,7 @@ fn loss_along_random_directions_at_preset_widths() {
         labelled: uniform(2, 3, 784),
         labels: vec![4, 0, 9],
         unlabelled: uniform(3, 4, 784),
+        unlabelled_index: Vec::new(),
     };
     let report = directional(&store, 3, 3e-2, &|tape| {
         model.loss(tape, &batch, &mut stream(5, "sampling")).total

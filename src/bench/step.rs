@@ -86,8 +86,31 @@ fn build(model: &str, store: &mut ParamStore) -> Result<Box<dyn Model>> {
                 Ok(Box::new(crate::models::adgm::Adgm::new(store, c, &mut rng)?))
             }
         }
+        "betavae" => {
+            // peer/models.py BetaVAE: ReLU; conv 1→32 4×4 s2 p1, dense
+            // 6272–256–2·10; dense 10–256–6272, convT 32→1; a softmax head
+            // on μ; β = 4; every example labelled with weight 1.
+            let c = crate::models::clustervae::ClusterVaeConfig {
+                image: [1, 28, 28],
+                classes: 10,
+                z_dim: 10,
+                hidden: 256,
+                channels: 32,
+                activation: crate::nn::Activation::Relu,
+                train_examples: 0,
+                active: crate::active::ActiveConfig {
+                    beta: 4.0,
+                    gamma: 1.0,
+                    ..Default::default()
+                },
+                seed: 0,
+            };
+            Ok(Box::new(crate::models::clustervae::ClusterVae::new(
+                store, c, &mut rng,
+            )?))
+        }
         other => Err(Error::Usage(format!(
-            "bench step: model '{other}' is not implemented yet (available: m1, m2, gmdgm, adgm, sdgm)"
+            "bench step: model '{other}' is not implemented yet (available: m1, m2, gmdgm, adgm, sdgm, betavae)"
         ))),
     }
 }
@@ -123,6 +146,7 @@ pub fn run(
             labelled: gather(train, &li, Some(&mut rng)),
             labels: li.iter().map(|&i| labels[i] as usize).collect(),
             unlabelled: gather(train, &ui, Some(&mut rng)),
+            unlabelled_index: ui.clone(),
         };
         let t0 = Instant::now();
         let mut tape = Tape::new(&store);

@@ -31,9 +31,10 @@ pub struct BenchArgs {
     /// Labelled examples per step (default 100; 0 for m1, which uses none).
     #[arg(long)]
     pub labelled: Option<usize>,
-    /// Unlabelled examples per step.
-    #[arg(long, default_value_t = 100)]
-    pub unlabelled: usize,
+    /// Unlabelled examples per step (default 100; 0 for betavae, whose
+    /// peer batch is 100 labelled examples).
+    #[arg(long)]
+    pub unlabelled: Option<usize>,
     /// Timed steps for `step`.
     #[arg(long, default_value_t = 30)]
     pub steps: usize,
@@ -73,7 +74,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 &args.model,
                 args.labelled
                     .unwrap_or(if args.model == "m1" { 0 } else { 100 }),
-                args.unlabelled,
+                args.unlabelled
+                    .unwrap_or(if args.model == "betavae" { 0 } else { 100 }),
                 args.steps,
                 args.trace,
             )?],

@@ -3,10 +3,12 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod active_args;
 pub mod bench;
 pub mod cluster;
 pub mod data_info;
 pub mod eval;
+pub mod label;
 pub mod plot;
 pub mod presets;
 pub mod report;
@@ -39,6 +41,8 @@ pub enum Command {
     Train(Box<train::TrainArgs>),
     /// Recompute a run's test metrics from its checkpoint.
     Eval(eval::EvalArgs),
+    /// Continue a clustervae run's labelling loop (more iterations, another oracle).
+    Label(Box<label::LabelArgs>),
     /// List the presets.
     Presets,
     /// Redraw a run's figures from its checkpoint and metrics.
@@ -76,6 +80,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Data(args) => data_info::run(&args),
         Command::Train(args) => train::run(&args),
         Command::Eval(args) => eval::run(&args),
+        Command::Label(args) => label::run(&args),
         Command::Presets => presets::run(),
         Command::Plot(args) => plot::run(&args),
         Command::Report(args) => report::run(&args),

@@ -119,6 +119,13 @@ pub struct TrainArgs {
     /// Continue the run in DIR (or in --out) from its checkpoint.
     #[arg(long, num_args = 0..=1, value_name = "DIR")]
     pub resume: Option<Option<PathBuf>>,
+    /// clustervae: labelling iterations after the warm-up (0: warm-up only;
+    /// `label --run DIR` adds more later).
+    #[arg(long)]
+    pub iterations: Option<usize>,
+    /// clustervae: the labelling loop's settings.
+    #[command(flatten)]
+    pub active: super::active_args::ActiveArgs,
 }
 
 /// The configuration `args` describe: preset or --config, then the flags.
@@ -130,6 +137,9 @@ pub fn resolve(args: &TrainArgs) -> Result<TrainConfig> {
                 .map_err(|e| Error::bad_input(path, format!("invalid config: {e}")))?
         }
         (None, Some(p)) => train::preset(p)?,
+        (None, None) if args.model.as_deref() == Some("clustervae") => {
+            train::preset("vengalil-clustervae-mnist")?
+        }
         (None, None) => train::preset("quickstart")?,
     };
     if let Some(v) = &args.model {
@@ -230,13 +240,32 @@ pub fn resolve(args: &TrainArgs) -> Result<TrainConfig> {
     if args.test_every_epoch {
         c.test_every_epoch = true;
     }
+    if c.model == "clustervae" {
+        if args.epochs.is_some() {
+            return Err(Error::Usage(
+                "clustervae's epochs are --warmup-epochs + --iterations × --iteration-epochs, not --epochs"
+                    .into(),
+            ));
+        }
+        let a = c.active.get_or_insert_with(Default::default);
+        args.active.apply(a);
+        if let Some(v) = args.iterations {
+            a.iterations = v;
+        }
+        c.epochs = a.total_epochs();
+    } else if args.iterations.is_some() || c.active.is_some() && c.model != "clustervae" {
+        return Err(Error::Usage(format!(
+            "--iterations and the labelling flags are for clustervae, not {}",
+            c.model
+        )));
+    }
     c.validate()?;
     Ok(c)
 }
 
 /// Runs `train`.
 pub fn run(args: &TrainArgs) -> Result<()> {
-    let mut trainer = match &args.resume {
+    let trainer = match &args.resume {
         Some(dir) => {
             let dir = dir.clone().or_else(|| args.out.clone()).ok_or_else(|| {
                 Error::Usage(
@@ -254,6 +283,13 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             Trainer::new(config, &out)?
         }
     };
+    execute(trainer, "train --resume")
+}
+
+/// Runs `trainer` to its end in a pool of the configured threads, prints
+/// the test metrics, and on Ctrl-C (or an oracle's quit) exits with status
+/// 130 after telling how to continue (`sparselabel <again> DIR`).
+pub fn execute(mut trainer: Trainer, again: &str) -> Result<()> {
     let threads = trainer.config.threads;
     let flag = trainer.interrupt_flag();
     // A second Ctrl-C while saving falls through to the default behaviour.
@@ -296,7 +332,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         }
         Outcome::Interrupted => {
             eprintln!(
-                "interrupted: checkpoint saved; continue with `sparselabel train --resume {}`",
+                "interrupted: checkpoint saved; continue with `sparselabel {again} {}`",
                 trainer.run.path.display()
             );
             // The conventional status of a process stopped by SIGINT.

@@ -9,7 +9,7 @@
 pub mod gmm;
 pub mod hungarian;
 pub mod kmeans;
-mod linalg;
+pub mod linalg;
 mod par;
 
 pub use gmm::{gmm, CovarianceType, Gmm, GmmConfig, GmmFit, GmmInit};

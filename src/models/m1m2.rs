@@ -135,6 +135,7 @@ impl Model for M1M2 {
             } else {
                 self.latent(tape, &batch.unlabelled, Some(rng))
             },
+            unlabelled_index: batch.unlabelled_index.clone(),
         };
         self.m2.loss(tape, &z_batch, rng)
     }

@@ -4,6 +4,7 @@
 
 pub mod adgm;
 pub mod class_layout;
+pub mod clustervae;
 pub mod conv_arch;
 pub mod enumerate;
 pub mod gmdgm;
@@ -37,6 +38,10 @@ pub struct Batch {
     pub labels: Vec<usize>,
     /// Unlabelled inputs (B_u, D).
     pub unlabelled: Tensor,
+    /// Where each unlabelled row sits in the training split (empty when the
+    /// rows do not come from it, e.g. benches and unit tests); models that
+    /// keep per-example state (clustervae's propagated labels) read it.
+    pub unlabelled_index: Vec<usize>,
     /// Multiplies every KL term of the bound (1 = the true bound).
     pub kl_weight: f32,
 }
@@ -60,6 +65,14 @@ pub struct EpochContext<'a> {
     pub train: &'a Dataset,
     /// Indices of the labelled training examples.
     pub labelled: &'a [usize],
+    /// The run directory, when there is one (a model that asks questions
+    /// keeps the answers there).
+    pub run_dir: Option<&'a std::path::Path>,
+    /// Setting it stops the run after this call with a checkpoint (a model
+    /// whose oracle quit).
+    pub interrupt: Option<&'a std::sync::atomic::AtomicBool>,
+    /// Whether the run prints nothing per epoch.
+    pub quiet: bool,
 }
 
 /// What the trainer needs from a model.
@@ -118,6 +131,12 @@ pub trait Model: Send + Sync {
     /// parameters by clearing `trainable`).
     fn begin_epoch(&self, _store: &mut ParamStore, _ctx: &EpochContext<'_>) -> crate::Result<()> {
         Ok(())
+    }
+
+    /// Extra numbers for metrics.jsonl and summary.json (e.g. clustervae's
+    /// labels spent so far).
+    fn epoch_metrics(&self, _store: &ParamStore) -> Vec<(&'static str, f64)> {
+        Vec::new()
     }
 
     /// Called after every epoch, before validation (e.g. fitting a classifier
@@ -282,8 +301,31 @@ pub fn build(
                 Ok(Box::new(adgm::Adgm::new(store, c, rng)?))
             }
         }
+        "clustervae" => {
+            let image = spec.image_shape.ok_or_else(|| {
+                crate::Error::Usage(format!(
+                    "clustervae is convolutional: dataset {} has no image shape",
+                    config.dataset
+                ))
+            })?;
+            let activation = crate::nn::Activation::parse(&config.activation).ok_or_else(|| {
+                crate::Error::Usage(format!("unknown activation '{}'", config.activation))
+            })?;
+            let c = clustervae::ClusterVaeConfig {
+                image,
+                classes: spec.classes,
+                z_dim: config.z_dim,
+                hidden: config.hidden[0],
+                channels: 32,
+                activation,
+                train_examples: spec.labelled + spec.unlabelled,
+                active: config.active.clone().unwrap_or_default(),
+                seed: config.seed,
+            };
+            Ok(Box::new(clustervae::ClusterVae::new(store, c, rng)?))
+        }
         other => Err(crate::Error::Usage(format!(
-            "--model {other}: not implemented (available: m1, m2, m1m2, gmdgm, ssvae, adgm, sdgm)"
+            "--model {other}: not implemented (available: m1, m2, m1m2, gmdgm, ssvae, adgm, sdgm, clustervae)"
         ))),
     }
 }

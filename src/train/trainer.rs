@@ -415,6 +415,7 @@ impl Trainer {
             labelled: gather(train, &lab_idx, bin.then_some(&mut self.streams.binarize)),
             labels: lab_idx.iter().map(|&i| labels_all[i] as usize).collect(),
             unlabelled: gather(train, unl, bin.then_some(&mut self.streams.binarize)),
+            unlabelled_index: unl.to_vec(),
         };
         let mut tape = Tape::new(&self.store);
         let loss = self
@@ -466,8 +467,11 @@ impl Trainer {
                 epoch: self.epoch,
                 train: &self.splits.train,
                 labelled: &self.labelled,
+                run_dir: Some(&self.run.path),
+                interrupt: Some(&self.interrupt),
+                quiet: self.quiet,
             };
-            self.model.begin_epoch(&mut self.store, &ctx)?;
+            bar.suspend(|| self.model.begin_epoch(&mut self.store, &ctx))?;
             // The epoch's permutation, re-drawn identically when resuming.
             self.streams.order = self.streams.order_at_epoch_start.clone();
             let order = permutation(self.unlabelled.len(), &mut self.streams.order);
@@ -506,6 +510,9 @@ impl Trainer {
                 epoch: self.epoch,
                 train: &self.splits.train,
                 labelled: &self.labelled,
+                run_dir: Some(&self.run.path),
+                interrupt: None,
+                quiet: self.quiet,
             };
             self.model.end_epoch(&mut self.store, &ctx)?;
             let epoch_seconds = epoch_start.elapsed().as_secs_f64();
@@ -519,6 +526,7 @@ impl Trainer {
             } else {
                 None
             };
+            let extra = self.model.epoch_metrics(&self.store);
             let mut losses = serde_json::Map::new();
             for (name, sum, count) in &self.loss_sums {
                 losses.insert(name.clone(), json!(sum / (*count).max(1) as f64));
@@ -537,6 +545,10 @@ impl Trainer {
                 "seconds": epoch_seconds,
                 "examples_per_second": examples_now as f64 / epoch_seconds.max(1e-9),
             });
+            let mut record = record;
+            for (k, v) in &extra {
+                record[*k] = json!(v);
+            }
             self.run.append_metrics(&record)?;
             if !self.quiet {
                 bar.suspend(|| {
@@ -580,6 +592,10 @@ impl Trainer {
             "wall_seconds": wall,
             "examples_per_second": total_examples / wall.max(1e-9),
         });
+        let mut summary = summary;
+        for (k, v) in self.model.epoch_metrics(&self.store) {
+            summary[k] = json!(v);
+        }
         self.run.write_json("summary.json", &summary)?;
         let column_name = |k: usize| {
             super::model_figures::model_class_name(self.model.as_ref(), &self.splits.test, k)
