@@ -31,7 +31,10 @@ pub fn reshape(tape: &mut Tape, x: Var, shape: &[usize]) -> Var {
         vx.shape(),
         shape
     );
-    let out = Tensor::new(shape, vx.data().to_vec());
+    // A pooled copy: fresh megabyte buffers cost page faults every step.
+    let mut data = crate::tensor::pool::with_capacity(vx.len());
+    data.extend_from_slice(vx.data());
+    let out = Tensor::new(shape, data);
     tape.push(
         Record {
             name: "reshape",
