@@ -254,6 +254,28 @@ fn latent(ctx: &FigureContext<'_>, embedding: Embedding) -> Result<bool> {
         return Ok(false);
     };
     let n = x.len() / ctx.test.dim;
+    // A class-conditional model's latent code is (y, z), and its z codes
+    // the style given y, so classes mix in z alone by design: map the whole
+    // code, z beside q(y|x) scaled by 2·√Z — two confident classes then lie
+    // about 2.8·√Z apart, more than two z draws (√(2Z)) — so each class
+    // is an island and z spreads the styles within it.
+    let joint = ctx.model.class_conditional();
+    let (codes, z) = if joint {
+        let Some((lp, k)) = batched(ctx.model, ctx.store, x, ctx.test.dim, |m, t, v| {
+            Some(m.class_log_probs(t, v))
+        }) else {
+            return Ok(false);
+        };
+        let scale = 2.0 * (z as f32).sqrt();
+        let mut joined = Vec::with_capacity(n * (z + k));
+        for (zr, yr) in codes.chunks_exact(z).zip(lp.chunks_exact(k)) {
+            joined.extend_from_slice(zr);
+            joined.extend(yr.iter().map(|&l| scale * l.exp()));
+        }
+        (joined, z + k)
+    } else {
+        (codes, z)
+    };
     let (points, how) = if z == 2 {
         (codes.chunks_exact(2).map(|p| [p[0], p[1]]).collect(), "raw")
     } else {
@@ -271,16 +293,18 @@ fn latent(ctx: &FigureContext<'_>, embedding: Embedding) -> Result<bool> {
         .collect();
     viz::scatter::scatter(
         &ctx.run.file("figures/latent.png"),
-        &format!(
-            "{}: {how} of {n} test latent means (z{z}{}), by true class",
-            ctx.model.name(),
-            // q(z|x,y) codes the style given the class: classes mix by design.
-            if ctx.model.class_conditional() {
-                " given the predicted class"
-            } else {
-                ""
-            }
-        ),
+        &if joint {
+            format!(
+                "{}: {how} of {n} test codes (z{} means, q(y|x)), by true class",
+                ctx.model.name(),
+                z - ctx.model.num_classes()
+            )
+        } else {
+            format!(
+                "{}: {how} of {n} test latent means (z{z}), by true class",
+                ctx.model.name()
+            )
+        },
         &points,
         &classes,
         &ctx.test.class_names,
