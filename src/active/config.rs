@@ -79,8 +79,9 @@ pub struct ActiveConfig {
     pub split_below: f32,
     /// `dataset` (simulated) or `interactive`.
     pub oracle: String,
-    /// The simulated annotator looks at this many training samples nearest
-    /// the centre (their majority label, and its share as the confidence).
+    /// The simulated annotator looks at this many training samples of the
+    /// cluster nearest its centre (their majority label, and its share as
+    /// the confidence); 0: every sample of the cluster.
     pub oracle_neighbours: usize,
 }
 
@@ -91,17 +92,17 @@ impl Default for ActiveConfig {
             gamma: 150.0,
             warmup_epochs: 10,
             iterations: 5,
-            iteration_epochs: 3,
+            iteration_epochs: 1,
             clustering: "gmm".into(),
             distance: "euclidean".into(),
             decay: "none".into(),
             decay_rate: 1.0,
-            k: 10,
+            k: 20,
             split_k: 3,
             budget: 30,
-            split_below: 0.8,
+            split_below: 0.9,
             oracle: "dataset".into(),
-            oracle_neighbours: 100,
+            oracle_neighbours: 0,
         }
     }
 }
@@ -182,9 +183,9 @@ impl ActiveConfig {
                 self.k, self.split_k
             )));
         }
-        if self.budget == 0 || self.oracle_neighbours == 0 || self.iteration_epochs == 0 {
+        if self.budget == 0 || self.iteration_epochs == 0 {
             return Err(usage(
-                "--budget, --oracle-neighbours and --iteration-epochs must be at least 1".into(),
+                "--budget and --iteration-epochs must be at least 1".into(),
             ));
         }
         Ok(())

@@ -56,7 +56,7 @@ pub trait Oracle {
 
 /// A simulated annotator, for benchmarks: it answers with the majority true
 /// label among the `neighbours` training samples of the cluster nearest its
-/// centre, and that majority's share as the confidence. It reads the
+/// centre (0: all of them), and that majority's share as the confidence. It reads the
 /// training labels, which a real annotator never sees: it stands for a
 /// careful person, not for one looking at the decoded image alone.
 pub struct DatasetOracle<'a> {
@@ -64,7 +64,7 @@ pub struct DatasetOracle<'a> {
     pub labels: &'a [u32],
     /// Number of classes.
     pub classes: usize,
-    /// How many nearest samples it looks at.
+    /// How many nearest samples it looks at (0: the whole cluster).
     pub neighbours: usize,
 }
 
@@ -72,7 +72,12 @@ impl Oracle for DatasetOracle<'_> {
     fn ask(&mut self, query: &Query<'_>) -> Result<Reply> {
         let mut counts = vec![0usize; self.classes];
         let mut seen = 0usize;
-        for &r in query.nearest_rows.iter().take(self.neighbours) {
+        let view = if self.neighbours == 0 {
+            usize::MAX
+        } else {
+            self.neighbours
+        };
+        for &r in query.nearest_rows.iter().take(view) {
             if let Some(c) = counts.get_mut(self.labels[r] as usize) {
                 *c += 1;
                 seen += 1;

@@ -34,7 +34,7 @@ pub struct ActiveArgs {
     /// Rate a of the decay (exp(-a·d) or exp(-a·d²); d ≈ 1 for a typical member).
     #[arg(long)]
     pub decay_rate: Option<f32>,
-    /// Clusters per iteration.
+    /// Clusters per iteration (default 20).
     #[arg(long)]
     pub clusters: Option<usize>,
     /// Sub-clusters a cluster is split into when its centre is not valid
@@ -51,7 +51,8 @@ pub struct ActiveArgs {
     /// simulation that reads the training labels).
     #[arg(long)]
     pub oracle: Option<String>,
-    /// The simulated annotator's view: this many samples nearest the centre.
+    /// The simulated annotator's view: this many samples of the cluster
+    /// nearest its centre (0: the whole cluster).
     #[arg(long)]
     pub oracle_neighbours: Option<usize>,
 }

@@ -20,7 +20,7 @@ pub struct TrainArgs {
     /// Start from a config.json written by an earlier run.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Model: m1, m2, m1m2, gmdgm, ssvae, adgm, sdgm.
+    /// Model: m1, m2, m1m2, gmdgm, ssvae, adgm, sdgm, clustervae.
     #[arg(long)]
     pub model: Option<String>,
     /// Dataset: mnist, fashion-mnist, idx:DIR, npy:X.npy[,y.npy], csv:FILE, images:DIR.
