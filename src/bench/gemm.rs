@@ -18,6 +18,9 @@ pub const SHAPES: &[(&str, usize, usize, usize)] = &[
     ("MLP fwd 100x500 @ 500x784", 100, 500, 784),
     ("MLP dW 784x100 @ 100x500", 784, 100, 500),
     ("MLP fwd 1000x500 @ 500x500", 1000, 500, 500),
+    ("beta-VAE fwd 100x6272 @ 6272x256", 100, 6272, 256),
+    ("beta-VAE fwd 100x256 @ 256x6272", 100, 256, 6272),
+    ("beta-VAE dW 256x100 @ 100x6272", 256, 100, 6272),
 ];
 
 /// Measures every shape; `peak` (GFLOP/s of the machine at this thread
