@@ -5,6 +5,7 @@
 pub mod adgm;
 pub mod catvae;
 pub mod catvae_losses;
+pub mod catvae_options;
 pub mod class_layout;
 pub mod conv_arch;
 pub mod enumerate;
