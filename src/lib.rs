@@ -6,8 +6,8 @@
 //! `autograd::Tape` → `backward` → `optim` updates the `ParamStore` →
 //! `metrics` → run directory. See `docs/ARCHITECTURE.md`.
 
-pub mod autograd;
 pub mod active;
+pub mod autograd;
 pub mod bench;
 pub mod cli;
 pub mod cluster;

@@ -109,8 +109,40 @@ fn build(model: &str, store: &mut ParamStore) -> Result<Box<dyn Model>> {
                 store, c, &mut rng,
             )?))
         }
+        "catvae" => {
+            // peer/models.py CatVAE: the seed-A conv encoder (conv + BN +
+            // ReLU 16@6×6, 32@6×6, 64@4×4 s2 p1, 50@9×9) straight to
+            // Linear 50→10 logits (no L2-normalisation, no hidden layers),
+            // Gumbel-Softmax τ 1, Linear 10→50 (c only), the mirrored
+            // transposed convolutions; Bernoulli reconstruction + KL(q ‖
+            // uniform) + cross-entropy on the labelled rows. Our losses are
+            // normalised per pixel and by log K, which scales the same
+            // graph without changing its work.
+            let opts = crate::models::catvae::CatVaeOptions {
+                feature_dim: 50,
+                logit_hidden: vec![],
+                tau: 1.0,
+                recon: "bce".into(),
+                w_rec: 1.0,
+                w_cat: 1.0,
+                w_assign: 0.0,
+                w_feature: 0.0,
+                w_ce: 1.0,
+                feature_norm: false,
+                decoder_feature: false,
+                ..Default::default()
+            };
+            Ok(Box::new(crate::models::catvae::CatVae::new(
+                store,
+                opts,
+                [1, 28, 28],
+                10,
+                crate::nn::Activation::Relu,
+                &mut rng,
+            )?))
+        }
         other => Err(Error::Usage(format!(
-            "bench step: model '{other}' is not implemented yet (available: m1, m2, gmdgm, adgm, sdgm, betavae)"
+            "bench step: model '{other}' is not implemented yet (available: m1, m2, gmdgm, adgm, sdgm, betavae, catvae)"
         ))),
     }
 }

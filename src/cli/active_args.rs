@@ -34,9 +34,6 @@ pub struct ActiveArgs {
     /// Rate a of the decay (exp(-a·d) or exp(-a·d²); d ≈ 1 for a typical member).
     #[arg(long)]
     pub decay_rate: Option<f32>,
-    /// Clusters per iteration (default 20).
-    #[arg(long)]
-    pub clusters: Option<usize>,
     /// Sub-clusters a cluster is split into when its centre is not valid
     /// or its answer is uncertain.
     #[arg(long)]
@@ -69,7 +66,7 @@ impl ActiveArgs {
             beta => beta, gamma => gamma, warmup_epochs => warmup_epochs,
             iteration_epochs => iteration_epochs, clustering => clustering,
             distance => distance, decay => decay, decay_rate => decay_rate,
-            clusters => k, split_k => split_k, budget => budget,
+            split_k => split_k, budget => budget,
             split_below => split_below, oracle => oracle,
             oracle_neighbours => oracle_neighbours,
         );

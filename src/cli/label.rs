@@ -24,6 +24,9 @@ pub struct LabelArgs {
     /// Worker threads.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Clusters per labelling iteration.
+    #[arg(long)]
+    pub clusters: Option<usize>,
     /// Loop settings for the coming iterations.
     #[command(flatten)]
     pub active: ActiveArgs,
@@ -44,6 +47,9 @@ pub fn run(args: &LabelArgs) -> Result<()> {
     }
     let a = config.active.get_or_insert_with(Default::default);
     args.active.apply(a);
+    if let Some(v) = args.clusters {
+        a.k = v;
+    }
     a.iterations += args.iterations;
     config.epochs = a.total_epochs();
     if let Some(t) = args.threads {

@@ -35,7 +35,8 @@ pub fn run(args: &PlotArgs) -> Result<()> {
     };
     let trainer = Trainer::resume(&args.run)?;
     let test = evaluate(trainer.model(), trainer.store(), trainer.test_split())?;
-    let column_name = |k: usize| model_class_name(trainer.model(), trainer.test_split(), k);
+    let column_name =
+        |k: usize| model_class_name(trainer.model(), trainer.store(), trainer.test_split(), k);
     figures::write(
         &trainer.run,
         &test,

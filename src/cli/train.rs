@@ -20,7 +20,7 @@ pub struct TrainArgs {
     /// Start from a config.json written by an earlier run.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Model: m1, m2, m1m2, gmdgm, ssvae, adgm, sdgm, clustervae.
+    /// Model: m1, m2, m1m2, gmdgm, ssvae, adgm, sdgm, catvae, clustervae.
     #[arg(long)]
     pub model: Option<String>,
     /// Dataset: mnist, fashion-mnist, idx:DIR, npy:X.npy[,y.npy], csv:FILE, images:DIR.
@@ -95,6 +95,46 @@ pub struct TrainArgs {
     /// training bound and in classification.
     #[arg(long)]
     pub mc_samples: Option<usize>,
+    /// catvae: width of the feature f.
+    #[arg(long)]
+    pub feature_dim: Option<usize>,
+    /// catvae: clusters K (default: the dataset's classes); clustervae:
+    /// clusters per labelling iteration (default 20).
+    #[arg(long)]
+    pub clusters: Option<usize>,
+    /// catvae: Gumbel-Softmax temperature (the initial one with --tau-decay).
+    #[arg(long)]
+    pub tau: Option<f32>,
+    /// catvae: floor of the annealed temperature.
+    #[arg(long)]
+    pub tau_min: Option<f32>,
+    /// catvae: temperature decay rate r, τ = max(τ_min, τ·exp(−r·epoch)) (0: fixed).
+    #[arg(long)]
+    pub tau_decay: Option<f32>,
+    /// catvae: weight of the reconstruction loss.
+    #[arg(long)]
+    pub w_rec: Option<f32>,
+    /// catvae: weight of KL(q(c|x) ‖ uniform) / log K.
+    #[arg(long)]
+    pub w_cat: Option<f32>,
+    /// catvae: weight of the assignment loss (0: without L_A).
+    #[arg(long)]
+    pub w_assign: Option<f32>,
+    /// catvae: weight of the feature loss (0: without L_F).
+    #[arg(long)]
+    pub w_feature: Option<f32>,
+    /// catvae: weight of the cross-entropy on the labelled examples.
+    #[arg(long)]
+    pub w_ce: Option<f32>,
+    /// catvae: weight α of the labelled rows in the feature loss (1 − α unlabelled).
+    #[arg(long)]
+    pub feature_alpha: Option<f32>,
+    /// catvae: neighbours of the label assignment (1: nearest neighbour; k: majority of k).
+    #[arg(long)]
+    pub assign_k: Option<usize>,
+    /// catvae: reconstruction loss, mse or bce.
+    #[arg(long)]
+    pub recon: Option<String>,
     /// Run seed.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -219,6 +259,61 @@ pub fn resolve(args: &TrainArgs) -> Result<TrainConfig> {
     if let Some(v) = args.mc_samples {
         c.mc_samples = v;
     }
+    let cv = &mut c.catvae;
+    if let Some(v) = args.feature_dim {
+        cv.feature_dim = v;
+    }
+    if let (Some(v), "catvae") = (args.clusters, c.model.as_str()) {
+        cv.clusters = Some(v);
+    }
+    for (slot, v) in [
+        (&mut cv.tau, args.tau),
+        (&mut cv.tau_min, args.tau_min),
+        (&mut cv.tau_decay, args.tau_decay),
+        (&mut cv.w_rec, args.w_rec),
+        (&mut cv.w_cat, args.w_cat),
+        (&mut cv.w_assign, args.w_assign),
+        (&mut cv.w_feature, args.w_feature),
+        (&mut cv.w_ce, args.w_ce),
+        (&mut cv.feature_alpha, args.feature_alpha),
+    ] {
+        if let Some(v) = v {
+            *slot = v;
+        }
+    }
+    if let Some(v) = args.assign_k {
+        cv.assign_k = v;
+    }
+    if let Some(v) = &args.recon {
+        cv.recon = v.clone();
+    }
+    let catvae_flags = args.feature_dim.is_some()
+        || (args.clusters.is_some() && c.model != "clustervae")
+        || args.assign_k.is_some()
+        || args.recon.is_some()
+        || [
+            args.tau,
+            args.tau_min,
+            args.tau_decay,
+            args.w_rec,
+            args.w_cat,
+            args.w_assign,
+            args.w_feature,
+            args.w_ce,
+            args.feature_alpha,
+        ]
+        .iter()
+        .any(Option::is_some);
+    if catvae_flags && c.model != "catvae" {
+        return Err(Error::Usage(format!(
+            "--feature-dim, --clusters, --tau*, --w-*, --feature-alpha, --assign-k and --recon \
+             are catvae flags, but the model is {}",
+            c.model
+        )));
+    }
+    if c.model == "catvae" {
+        c.catvae.validate()?;
+    }
     if let Some(v) = args.seed {
         c.seed = v;
     }
@@ -249,6 +344,9 @@ pub fn resolve(args: &TrainArgs) -> Result<TrainConfig> {
         }
         let a = c.active.get_or_insert_with(Default::default);
         args.active.apply(a);
+        if let Some(v) = args.clusters {
+            a.k = v;
+        }
         if let Some(v) = args.iterations {
             a.iterations = v;
         }
@@ -324,7 +422,7 @@ pub fn execute(mut trainer: Trainer, again: &str) -> Result<()> {
             }
             if let Some(l) = test.labelled_accuracy {
                 println!("labelled-class accuracy {l:.4}  purity {:.4}", test.purity);
-            } else if trainer.model().class_map().is_some() {
+            } else if trainer.model().class_map_in(trainer.store()).is_some() {
                 println!("purity {:.4} (no labelled class)", test.purity);
             }
             println!("results in {}", trainer.run.path.display());

@@ -3,6 +3,9 @@
 //! parameters live in the caller's `ParamStore`.
 
 pub mod adgm;
+pub mod catvae;
+pub mod catvae_losses;
+pub mod catvae_options;
 pub mod class_layout;
 pub mod clustervae;
 pub mod conv_arch;
@@ -96,10 +99,25 @@ pub trait Model: Send + Sync {
         None
     }
 
+    /// The class map as of the parameters in `store`: a model that names
+    /// its clusters during training (e.g. after the labelled examples they
+    /// hold) keeps the names in a buffer of the store, so checkpoints and
+    /// `eval` see them. Defaults to [`Model::class_map`]; callers that
+    /// have the store use this one.
+    fn class_map_in(&self, _store: &ParamStore) -> Option<Vec<Option<u32>>> {
+        self.class_map()
+    }
+
     /// Width of the latent code z that `latent.png` maps and `samples.png`
     /// draws; `None` for a model without one (the picture is skipped).
     fn latent_dim(&self) -> Option<usize> {
         None
+    }
+
+    /// Whether the trainer writes [`Model::latent_means`] of the test set
+    /// to `features.npy` in the run directory (f32, shape (N, Z)).
+    fn exports_features(&self) -> bool {
+        false
     }
 
     /// The posterior mean of z for inputs x: (B, D) → (B, Z); for a
@@ -324,8 +342,29 @@ pub fn build(
             };
             Ok(Box::new(clustervae::ClusterVae::new(store, c, rng)?))
         }
+        "catvae" => {
+            let image = spec.image_shape.ok_or_else(|| {
+                crate::Error::Usage(format!(
+                    "catvae needs image data (mnist, fashion-mnist, idx:DIR, images:DIR), \
+                     but {} holds plain feature rows",
+                    config.dataset
+                ))
+            })?;
+            let act = crate::nn::Activation::parse(&config.activation).ok_or_else(|| {
+                crate::Error::Usage(format!("unknown activation '{}'", config.activation))
+            })?;
+            let m = catvae::CatVae::new(
+                store,
+                config.catvae.clone(),
+                image,
+                spec.classes,
+                act,
+                rng,
+            )?;
+            Ok(Box::new(m))
+        }
         other => Err(crate::Error::Usage(format!(
-            "--model {other}: not implemented (available: m1, m2, m1m2, gmdgm, ssvae, adgm, sdgm, clustervae)"
+            "--model {other}: not implemented (available: m1, m2, m1m2, gmdgm, ssvae, adgm, sdgm, catvae, clustervae)"
         ))),
     }
 }

@@ -15,6 +15,9 @@
 //! unlabelled example tiled K times (weight 1/K per copy) counts once, like a
 //! labelled one; the running variance is unbiased with S·Σw examples.
 
+use rayon::prelude::*;
+
+use super::activation::PAR_MIN;
 use crate::autograd::{Backward, Grads, Op, ParamId, Record, Tape, Values, Var};
 use crate::tensor::Tensor;
 
@@ -112,26 +115,24 @@ pub fn batch_norm_weighted(
                 })
                 .unzip(),
             (None, 1) => rows_stats(xd, n, c, count),
-            (None, _) => (0..c)
-                .map(|ch| {
-                    let mut sum = 0f64;
-                    for i in 0..n {
-                        sum += xd[(i * c + ch) * s..(i * c + ch + 1) * s]
-                            .iter()
-                            .map(|&v| v as f64)
-                            .sum::<f64>();
-                    }
-                    let mu = sum / count;
-                    let mut sq = 0f64;
-                    for i in 0..n {
-                        sq += xd[(i * c + ch) * s..(i * c + ch + 1) * s]
-                            .iter()
-                            .map(|&v| (v as f64 - mu).powi(2))
-                            .sum::<f64>();
-                    }
-                    (mu, sq / count)
-                })
-                .unzip(),
+            (None, _) => per_channel(c, n * c * s, |ch| {
+                let mut sum = 0f64;
+                for i in 0..n {
+                    sum += xd[(i * c + ch) * s..(i * c + ch + 1) * s]
+                        .iter()
+                        .map(|&v| v as f64)
+                        .sum::<f64>();
+                }
+                let mu = sum / count;
+                let mut sq = 0f64;
+                for i in 0..n {
+                    sq += xd[(i * c + ch) * s..(i * c + ch + 1) * s]
+                        .iter()
+                        .map(|&v| (v as f64 - mu).powi(2))
+                        .sum::<f64>();
+                }
+                (mu, sq / count)
+            }),
         }
     } else {
         let store = tape.store();
@@ -173,19 +174,33 @@ pub fn batch_norm_weighted(
             }
         }
     } else {
-        for i in 0..n {
+        // Image by image (in parallel for large inputs: each element's
+        // arithmetic is the same whatever the split).
+        let image = |((hi, yi), xi): ((&mut [f32], &mut [f32]), &[f32])| {
             for ch in 0..c {
-                let r = (i * c + ch) * s..(i * c + ch + 1) * s;
+                let r = ch * s..(ch + 1) * s;
                 let (mu, is) = (mu32[ch], inv_std[ch]);
-                for ((h, y), &v) in x_hat.data_mut()[r.clone()]
-                    .iter_mut()
-                    .zip(&mut out.data_mut()[r.clone()])
-                    .zip(&xd[r])
-                {
+                for ((h, y), &v) in hi[r.clone()].iter_mut().zip(&mut yi[r.clone()]).zip(&xi[r]) {
                     *h = (v - mu) * is;
                     *y = gd[ch] * *h + bd[ch];
                 }
             }
+        };
+        let len = c * s;
+        if xd.len() >= PAR_MIN {
+            x_hat
+                .data_mut()
+                .par_chunks_mut(len)
+                .zip(out.data_mut().par_chunks_mut(len))
+                .zip(xd.par_chunks(len))
+                .for_each(image);
+        } else {
+            x_hat
+                .data_mut()
+                .chunks_mut(len)
+                .zip(out.data_mut().chunks_mut(len))
+                .zip(xd.chunks(len))
+                .for_each(image);
         }
     }
     if training && tape.grad_enabled() {
@@ -233,6 +248,21 @@ pub fn batch_norm_weighted(
             })
         },
     )
+}
+
+/// `f(ch)` for every channel, in parallel when the tensor has at least
+/// [`PAR_MIN`] values (each channel's result does not depend on the split).
+fn per_channel(
+    c: usize,
+    len: usize,
+    f: impl Fn(usize) -> (f64, f64) + Sync + Send,
+) -> (Vec<f64>, Vec<f64>) {
+    let pairs: Vec<(f64, f64)> = if len >= PAR_MIN {
+        (0..c).into_par_iter().map(f).collect()
+    } else {
+        (0..c).map(f).collect()
+    };
+    pairs.into_iter().unzip()
 }
 
 /// Mean and biased variance per channel of (N, C) rows, read row by row
@@ -289,14 +319,17 @@ impl Backward for BatchNorm {
                 }
             }
         } else {
-            for i in 0..n {
-                for ch in 0..c {
+            // Each channel in image order, as one serial loop would.
+            (sum_g, sum_gh) = per_channel(c, gd.len(), |ch| {
+                let (mut a, mut b) = (0f64, 0f64);
+                for i in 0..n {
                     for k in (i * c + ch) * s..(i * c + ch + 1) * s {
-                        sum_g[ch] += gd[k] as f64;
-                        sum_gh[ch] += (gd[k] * hd[k]) as f64;
+                        a += gd[k] as f64;
+                        b += (gd[k] * hd[k]) as f64;
                     }
                 }
-            }
+                (a, b)
+            });
         }
         if let Some(gb) = grads.acc(self.beta, vals) {
             for ch in 0..c {
@@ -343,7 +376,7 @@ impl Backward for BatchNorm {
                 }
                 return;
             }
-            for i in 0..n {
+            let image = |(i, ((xi, gi), hi)): (usize, ((&mut [f32], &[f32]), &[f32]))| {
                 let p = self.row_p.as_ref().map(|rp| rp[i] as f64);
                 for ch in 0..c {
                     let (mg, mgh) = match p {
@@ -351,14 +384,28 @@ impl Backward for BatchNorm {
                         None => plain[ch],
                     };
                     let sc = scale[ch];
-                    for k in (i * c + ch) * s..(i * c + ch + 1) * s {
-                        gx[k] += if self.training {
-                            sc * (gd[k] - mg - hd[k] * mgh)
+                    for k in ch * s..(ch + 1) * s {
+                        xi[k] += if self.training {
+                            sc * (gi[k] - mg - hi[k] * mgh)
                         } else {
-                            sc * gd[k]
+                            sc * gi[k]
                         };
                     }
                 }
+            };
+            let len = c * s;
+            if gd.len() >= PAR_MIN {
+                gx.par_chunks_mut(len)
+                    .zip(gd.par_chunks(len))
+                    .zip(hd.par_chunks(len))
+                    .enumerate()
+                    .for_each(image);
+            } else {
+                gx.chunks_mut(len)
+                    .zip(gd.chunks(len))
+                    .zip(hd.chunks(len))
+                    .enumerate()
+                    .for_each(image);
             }
         }
     }

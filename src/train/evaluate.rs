@@ -83,7 +83,7 @@ pub fn evaluate(model: &dyn Model, store: &ParamStore, ds: &Dataset) -> Result<E
         .map(|(&p, &t)| (p, t))
         .unzip();
     let k = model.num_classes();
-    let class_map = model.class_map();
+    let class_map = model.class_map_in(store);
     let cm = metrics::ConfusionMatrix::new(&p, &t, ds.num_classes, k)?;
     let cluster = metrics::cluster_accuracy(&p, &t)?;
     let mut cluster_mapping = vec![None; k];

@@ -83,7 +83,7 @@ fn head_rows(ds: &Dataset, n: usize) -> &[f32] {
 /// Runs `f` on the rows of `x` (`d` features each) in chunks of 1,000
 /// under a no-grad tape and stacks the outputs; `None` when the model gives
 /// none.
-fn batched(
+pub(crate) fn batched(
     model: &dyn Model,
     store: &ParamStore,
     x: &[f32],
@@ -107,14 +107,14 @@ fn batched(
 
 /// Name of model class `k`: the dataset class it stands for, or
 /// "extra N" for a class without labelled counterpart.
-pub fn model_class_name(model: &dyn Model, test: &Dataset, k: usize) -> String {
+pub fn model_class_name(model: &dyn Model, store: &ParamStore, test: &Dataset, k: usize) -> String {
     let dataset_name = |c: usize| {
         test.class_names
             .get(c)
             .cloned()
             .unwrap_or_else(|| c.to_string())
     };
-    match model.class_map() {
+    match model.class_map_in(store) {
         Some(map) => match map.get(k).copied().flatten() {
             Some(c) => dataset_name(c as usize),
             None => {
@@ -222,7 +222,7 @@ fn samples(ctx: &FigureContext<'_>) -> Result<bool> {
             ),
             Some(
                 (0..rows)
-                    .map(|k| model_class_name(ctx.model, ctx.test, k))
+                    .map(|k| model_class_name(ctx.model, ctx.store, ctx.test, k))
                     .collect::<Vec<_>>(),
             ),
         )
@@ -378,7 +378,7 @@ fn entropy_and_confident(ctx: &FigureContext<'_>) -> Result<bool> {
                 None => &blank,
             });
         }
-        names.push(model_class_name(ctx.model, test, class));
+        names.push(model_class_name(ctx.model, ctx.store, test, class));
     }
     viz::grid::image_grid(
         &ctx.run.file("figures/confident.png"),

@@ -585,7 +585,7 @@ impl Trainer {
             "test_labelled_accuracy": test.labelled_accuracy,
             "test_cluster_mapping": test.cluster_mapping,
             "test_majority_mapping": test.majority_mapping,
-            "model_class_to_dataset_class": self.model.class_map(),
+            "model_class_to_dataset_class": self.model.class_map_in(&self.store),
             "num_model_classes": self.model.num_classes(),
             "labelled_count": self.labelled.len(),
             "epochs": epochs,
@@ -597,8 +597,14 @@ impl Trainer {
             summary[k] = json!(v);
         }
         self.run.write_json("summary.json", &summary)?;
+        self.write_features()?;
         let column_name = |k: usize| {
-            super::model_figures::model_class_name(self.model.as_ref(), &self.splits.test, k)
+            super::model_figures::model_class_name(
+                self.model.as_ref(),
+                &self.store,
+                &self.splits.test,
+                k,
+            )
         };
         super::figures::write(
             &self.run,
@@ -611,6 +617,27 @@ impl Trainer {
         Ok(Outcome::Finished(Box::new(test)))
     }
 
+    /// Writes the test set's features (the model's latent means) to
+    /// `features.npy`, f32 (N, Z), for models that export them.
+    fn write_features(&self) -> Result<()> {
+        if !self.model.exports_features() {
+            return Ok(());
+        }
+        let test = &self.splits.test;
+        let feats = super::model_figures::batched(
+            self.model.as_ref(),
+            &self.store,
+            &test.x,
+            test.dim,
+            |m, tape, x| m.latent_means(tape, x),
+        );
+        if let Some((rows, width)) = feats {
+            let path = self.run.file("features.npy");
+            data::npy::write_npy(&path, &[rows.len() / width.max(1), width], &rows)?;
+        }
+        Ok(())
+    }
+
     /// Writes the model's pictures (reconstructions, samples, latent map,
     /// entropy of q(y|x), most confident images) into `figures/`; returns
     /// the file names written.
@@ -619,7 +646,7 @@ impl Trainer {
         embedding: super::model_figures::Embedding,
     ) -> Result<Vec<&'static str>> {
         // Dataset classes with labels, when some classes have none.
-        let labelled_classes = match self.model.class_map() {
+        let labelled_classes = match self.model.class_map_in(&self.store) {
             Some(map) if map.iter().any(|m| m.is_none()) => {
                 Some(map.iter().flatten().copied().collect())
             }
