@@ -47,7 +47,18 @@ pub enum Split {
     Rows(usize),
     /// Blocks of `usize` consecutive columns of C (the last may be shorter).
     Cols(usize),
+    /// Slices of `usize` consecutive inner indices (the last may be shorter), each
+    /// product into its own buffer, summed in slice order: for a small C with a
+    /// long inner dimension, where splitting C would make every thread pack all
+    /// of the long operand that C's split does not cut.
+    Depth(usize),
 }
+
+/// A C of at most this many elements with an inner dimension of at least
+/// `DEPTH_MIN_K` is split along k (e.g. a batch of 100 times a 6272 → 256 layer).
+const DEPTH_MAX_C: usize = 1 << 16;
+/// See [`DEPTH_MAX_C`].
+const DEPTH_MIN_K: usize = 2048;
 
 /// The split used for an `m × n` output with inner dimension `k`.
 ///
@@ -69,6 +80,10 @@ pub fn plan(m: usize, n: usize, k: usize) -> Split {
     } else {
         8
     };
+    if m * n <= DEPTH_MAX_C && k >= DEPTH_MIN_K {
+        // Slices of a multiple of 256 (matrixmultiply's k-block).
+        return Split::Depth(k.div_ceil(want).next_multiple_of(256));
+    }
     let (len, make): (usize, fn(usize) -> Split) =
         if m >= 256 || (m >= n && m >= 4 * TILE) || (n < 4 * TILE && m >= 2 * TILE) {
             (m, Split::Rows)
@@ -232,16 +247,135 @@ pub fn sgemm_strided(
     if m == 0 || n == 0 {
         return;
     }
+    // SAFETY: the lengths were checked above and `c` is uniquely borrowed for the call.
+    unsafe {
+        parallel_sgemm(
+            m,
+            n,
+            k,
+            alpha,
+            a,
+            rsa,
+            csa,
+            b,
+            rsb,
+            csb,
+            beta,
+            c.as_mut_ptr(),
+            rsc,
+            csc,
+        )
+    }
+}
+
+/// `C ← α·op(A)·op(B)` into uninitialised storage: C is `m × n`, dense and
+/// row-major (leading dimension `n`); every element is written, none is read
+/// (matrixmultiply reads C only when β ≠ 0). For outputs and fresh gradient
+/// buffers, which would otherwise be zeroed first and then read back.
+///
+/// # Panics
+/// As [`sgemm`], or if `c` holds fewer than `m·n` elements.
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_uninit(
+    ta: Transpose,
+    tb: Transpose,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    c: &mut [std::mem::MaybeUninit<f32>],
+) {
+    let (rsa, csa, a_cols) = match ta {
+        Transpose::No => (lda, 1, k),
+        Transpose::Yes => (1, lda, m),
+    };
+    let (rsb, csb, b_cols) = match tb {
+        Transpose::No => (ldb, 1, n),
+        Transpose::Yes => (1, ldb, k),
+    };
+    assert!(
+        lda >= a_cols,
+        "sgemm_uninit: lda = {lda} < {a_cols} columns of stored A"
+    );
+    assert!(
+        ldb >= b_cols,
+        "sgemm_uninit: ldb = {ldb} < {b_cols} columns of stored B"
+    );
+    check_product(
+        "sgemm_uninit",
+        (m, n, k),
+        (a.len(), rsa, csa),
+        (b.len(), rsb, csb),
+        (c.len(), n, 1),
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        // An empty sum; matrixmultiply would scale C by β, reading it.
+        c[..m * n].fill(std::mem::MaybeUninit::new(0.0));
+        return;
+    }
+    // SAFETY: the lengths were checked above; with β = 0 matrixmultiply only writes
+    // C, so uninitialised elements are never read; `c` is uniquely borrowed.
+    unsafe {
+        parallel_sgemm(
+            m,
+            n,
+            k,
+            alpha,
+            a,
+            rsa,
+            csa,
+            b,
+            rsb,
+            csb,
+            0.0,
+            c.as_mut_ptr().cast(),
+            n,
+            1,
+        )
+    }
+}
+
+/// The body of [`sgemm_strided`] after its checks: splits C into blocks for rayon
+/// when the product is large and C's blocks are disjoint.
+///
+/// # Safety
+/// `a`, `b` and `c` must hold every element the product touches (as checked by
+/// [`check_product`]); nothing else may access C's elements during the call; C's
+/// elements must be initialised unless β = 0.
+#[allow(clippy::too_many_arguments)]
+unsafe fn parallel_sgemm(
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: &[f32],
+    rsa: usize,
+    csa: usize,
+    b: &[f32],
+    rsb: usize,
+    csb: usize,
+    beta: f32,
+    c: *mut f32,
+    rsc: usize,
+    csc: usize,
+) {
     // Distinct (i, j) are distinct elements when rows (or columns) occupy disjoint
     // address ranges; only then may blocks of C be written from several threads.
     let disjoint = rsc >= span(1, n, 0, csc) || csc >= span(m, 1, rsc, 0) || m == 1 || n == 1;
     let split = if disjoint { plan(m, n, k) } else { Split::None };
-    let c_ptr = SendPtr(c.as_mut_ptr());
+    let c_ptr = SendPtr(c);
     // SAFETY (for every call below): the lengths were checked above, so every element
     // `a[i*rsa + p*csa]`, `b[p*rsb + j*csb]`, `c[i*rsc + j*csc]` for i < m, p < k, j < n
     // is in bounds; strides fit in isize because the offsets are within slices.
     match split {
-        // SAFETY: see above; `c` is uniquely borrowed for the whole call.
+        // SAFETY: see the function's contract.
         Split::None => unsafe {
             raw_sgemm(
                 m,
@@ -290,6 +424,55 @@ pub fn sgemm_strided(
                 )
             }
         }),
+        Split::Depth(chunk) => {
+            let parts: Vec<Vec<f32>> = (0..k.div_ceil(chunk))
+                .into_par_iter()
+                .map(|t| {
+                    let p0 = t * chunk;
+                    let depth = chunk.min(k - p0);
+                    let mut part = vec![0f32; m * n];
+                    // SAFETY: columns p0..p0+depth of A and rows p0..p0+depth of B are
+                    // in bounds (checked by the caller); `part` is a dense m×n buffer
+                    // owned by this task.
+                    unsafe {
+                        raw_sgemm(
+                            m,
+                            n,
+                            depth,
+                            1.0,
+                            a.as_ptr().add(p0 * csa),
+                            rsa,
+                            csa,
+                            b.as_ptr().add(p0 * rsb),
+                            rsb,
+                            csb,
+                            0.0,
+                            part.as_mut_ptr(),
+                            n,
+                            1,
+                        )
+                    };
+                    part
+                })
+                .collect();
+            for i in 0..m {
+                for j in 0..n {
+                    let sum = parts[1..]
+                        .iter()
+                        .fold(parts[0][i * n + j], |s, p| s + p[i * n + j]);
+                    // SAFETY: (i, j) is in bounds (checked by the caller) and no task
+                    // is running any more; C is read only when β ≠ 0 (initialised).
+                    unsafe {
+                        let cij = c_ptr.0.add(i * rsc + j * csc);
+                        *cij = if beta == 0.0 {
+                            alpha * sum
+                        } else {
+                            alpha * sum + beta * *cij
+                        };
+                    }
+                }
+            }
+        }
         Split::Cols(chunk) => (0..n.div_ceil(chunk)).into_par_iter().for_each(|t| {
             let j0 = t * chunk;
             let cols = chunk.min(n - j0);

@@ -18,5 +18,5 @@ pub mod gemm;
 pub mod peak;
 pub mod reduce;
 
-pub use gemm::{sgemm, sgemm_naive, sgemm_strided, Transpose};
+pub use gemm::{sgemm, sgemm_naive, sgemm_strided, sgemm_uninit, Transpose};
 pub use peak::measure_fma_gflops;

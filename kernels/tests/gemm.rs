@@ -5,7 +5,7 @@
 
 use proptest::prelude::*;
 use sparselabel_kernels::gemm::{plan, Split};
-use sparselabel_kernels::{sgemm, sgemm_naive, sgemm_strided, Transpose};
+use sparselabel_kernels::{sgemm, sgemm_naive, sgemm_strided, sgemm_uninit, Transpose};
 
 /// Deterministic pseudo-random fill in [-1, 1).
 fn fill(len: usize, seed: u64) -> Vec<f32> {
@@ -147,6 +147,72 @@ proptest! {
     }
 }
 
+/// `sgemm_uninit` writes exactly what `sgemm` with β = 0 writes (bit for bit, so the
+/// naive comparisons above cover it too), over every transpose, the parallel
+/// shapes, and k = 0, whatever garbage the output held.
+#[test]
+fn uninit_output_equals_beta_zero() {
+    let shapes = [
+        (3, 4, 5),
+        (1, 1, 1),
+        (7, 5, 0),
+        (100, 70, 60),
+        (33, 300, 50),
+        (257, 17, 80),
+        (20, 30, 5000),
+    ];
+    for (si, &(m, n, k)) in shapes.iter().enumerate() {
+        for (ta, tb) in [
+            (Transpose::No, Transpose::No),
+            (Transpose::Yes, Transpose::No),
+            (Transpose::No, Transpose::Yes),
+            (Transpose::Yes, Transpose::Yes),
+        ] {
+            let lda = if ta == Transpose::No { k } else { m };
+            let ldb = if tb == Transpose::No { n } else { k };
+            let a = fill(m * k, 21 + si as u64);
+            let b = fill(k * n, 22);
+            let mut want = vec![f32::NAN; m * n];
+            sgemm(
+                ta,
+                tb,
+                m,
+                n,
+                k,
+                0.5,
+                &a,
+                lda.max(1),
+                &b,
+                ldb.max(1),
+                0.0,
+                &mut want,
+                n,
+            );
+            let mut got = vec![std::mem::MaybeUninit::new(f32::NAN); m * n];
+            sgemm_uninit(
+                ta,
+                tb,
+                m,
+                n,
+                k,
+                0.5,
+                &a,
+                lda.max(1),
+                &b,
+                ldb.max(1),
+                &mut got,
+            );
+            // SAFETY: sgemm_uninit wrote every element (and they started initialised).
+            let got: Vec<u32> = got
+                .iter()
+                .map(|v| unsafe { v.assume_init() }.to_bits())
+                .collect();
+            let want: Vec<u32> = want.iter().map(|v| v.to_bits()).collect();
+            assert_eq!(got, want, "{m}x{n}x{k} {ta:?} {tb:?}");
+        }
+    }
+}
+
 /// Shapes large enough to take the parallel path (row and column splits), every layout.
 #[test]
 fn parallel_shapes_match_naive() {
@@ -156,6 +222,7 @@ fn parallel_shapes_match_naive() {
         (130, 129, 31),
         (257, 17, 80),
         (1, 700, 400),
+        (20, 30, 5000),
     ];
     for (si, &(m, n, k)) in shapes.iter().enumerate() {
         assert!(m * n * k >= sparselabel_kernels::gemm::PARALLEL_THRESHOLD || m == 1);

@@ -38,6 +38,13 @@ impl Grads {
         self.requires[v.index()]
     }
 
+    /// True when `v` takes a gradient and none has been added yet: the first
+    /// contribution may then be moved in with [`Grads::add`] instead of
+    /// accumulated into zeros.
+    pub fn is_fresh(&self, v: Var) -> bool {
+        self.requires[v.index()] && self.slots[v.index()].is_none()
+    }
+
     /// The gradient buffer of `v` to accumulate into (zeros on first use), or
     /// `None` when no gradient flows to `v`.
     pub fn acc(&mut self, v: Var, vals: &Values) -> Option<&mut [f32]> {

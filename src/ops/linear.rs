@@ -4,7 +4,7 @@
 //! x: (B, I), W: (O, I), b: (O), y: (B, O).
 //! Derivatives: ∂x = g·W, ∂W = gᵀ·x, ∂b = Σ_rows g.
 
-use sparselabel_kernels::gemm::{sgemm, Transpose};
+use sparselabel_kernels::gemm::{sgemm, sgemm_uninit, Transpose};
 
 use crate::autograd::{Backward, Grads, Op, Record, Tape, Values, Var};
 use crate::tensor::Tensor;
@@ -26,33 +26,25 @@ pub fn linear(tape: &mut Tape, x: Var, w: Var, b: Option<Var>) -> Var {
         vw.shape()
     );
     let (rows, inp, outp) = (vx.shape()[0], vx.shape()[1], vw.shape()[0]);
-    let mut out = Tensor::zeros(&[rows, outp]);
-    let beta = if let Some(b) = b {
-        let vb = tape.value(b);
-        assert_eq!(vb.shape(), &[outp], "linear: bias shape");
-        for row in out.data_mut().chunks_exact_mut(outp) {
-            row.copy_from_slice(vb.data());
-        }
-        1.0
-    } else {
-        0.0
-    };
-    let (vx, vw) = (tape.value(x), tape.value(w));
-    sgemm(
+    // x·Wᵀ straight into uninitialised memory (no zeroing, no read-back),
+    // then the bias added in one pass.
+    let mut out = product(
         Transpose::No,
         Transpose::Yes,
         rows,
         outp,
         inp,
-        1.0,
-        vx.data(),
-        inp,
-        vw.data(),
-        inp,
-        beta,
-        out.data_mut(),
-        outp,
+        (vx.data(), inp),
+        (vw.data(), inp),
     );
+    if let Some(b) = b {
+        let vb = tape.value(b);
+        assert_eq!(vb.shape(), &[outp], "linear: bias shape");
+        for row in out.chunks_exact_mut(outp) {
+            sparselabel_kernels::elementwise::add_assign(row, vb.data());
+        }
+    }
+    let out = Tensor::new(&[rows, outp], out);
     let flops = (2 * rows * inp * outp + rows * outp) as u64;
     let parents_buf;
     let parents: &[Var] = match b {
@@ -80,7 +72,19 @@ impl Backward for Linear {
     fn backward(&self, vals: &Values, _out: &Tensor, g: &Tensor, grads: &mut Grads) {
         let (vx, vw) = (vals.get(self.x), vals.get(self.w));
         let (rows, inp, outp) = (vx.shape()[0], vx.shape()[1], vw.shape()[0]);
-        if let Some(gx) = grads.acc(self.x, vals) {
+        if grads.is_fresh(self.x) {
+            // ∂x (B, I) = g (B, O) · W (O, I), the first contribution.
+            let gx = product(
+                Transpose::No,
+                Transpose::No,
+                rows,
+                inp,
+                outp,
+                (g.data(), outp),
+                (vw.data(), inp),
+            );
+            grads.add(self.x, Tensor::new(vx.shape(), gx));
+        } else if let Some(gx) = grads.acc(self.x, vals) {
             // ∂x (B, I) += g (B, O) · W (O, I)
             sgemm(
                 Transpose::No,
@@ -98,7 +102,19 @@ impl Backward for Linear {
                 inp,
             );
         }
-        if let Some(gw) = grads.acc(self.w, vals) {
+        if grads.is_fresh(self.w) {
+            // ∂W (O, I) = gᵀ (O, B) · x (B, I), the first contribution.
+            let gw = product(
+                Transpose::Yes,
+                Transpose::No,
+                outp,
+                inp,
+                rows,
+                (g.data(), outp),
+                (vx.data(), inp),
+            );
+            grads.add(self.w, Tensor::new(vw.shape(), gw));
+        } else if let Some(gw) = grads.acc(self.w, vals) {
             // ∂W (O, I) += gᵀ (O, B) · x (B, I)
             sgemm(
                 Transpose::Yes,
@@ -122,4 +138,34 @@ impl Backward for Linear {
             }
         }
     }
+}
+
+/// `op(A)·op(B)` (m × n) in a pooled buffer that is written once and never
+/// zeroed; `a` and `b` are (data, leading dimension).
+fn product(
+    ta: Transpose,
+    tb: Transpose,
+    m: usize,
+    n: usize,
+    k: usize,
+    (a, lda): (&[f32], usize),
+    (b, ldb): (&[f32], usize),
+) -> Vec<f32> {
+    let mut out = crate::tensor::pool::with_capacity(m * n);
+    sgemm_uninit(
+        ta,
+        tb,
+        m,
+        n,
+        k,
+        1.0,
+        a,
+        lda,
+        b,
+        ldb,
+        &mut out.spare_capacity_mut()[..m * n],
+    );
+    // SAFETY: sgemm_uninit initialised all m·n elements.
+    unsafe { out.set_len(m * n) };
+    out
 }
