@@ -118,6 +118,9 @@ fn semi_unsupervised_models_draw_their_figures_with_extra_classes() {
         assert!(matches!(t.run().unwrap(), Outcome::Finished(_)));
         let figures = figure_bytes(&out);
         assert_eq!(figures.len(), FIGURES.len(), "{model}");
+        // A cluster model also draws its decoded cluster centres.
+        let centres = std::fs::read(out.join("figures/centres.png")).unwrap();
+        assert!(centres.starts_with(b"\x89PNG"), "{model}: centres.png");
         let _ = std::fs::remove_dir_all(&out);
     }
 }

@@ -136,6 +136,9 @@ pub fn write(ctx: &FigureContext<'_>, embedding: Embedding) -> Result<Vec<&'stat
     if samples(ctx)? {
         written.push("samples.png");
     }
+    if centres(ctx)? {
+        written.push("centres.png");
+    }
     if latent(ctx, embedding)? {
         written.push("latent.png");
     }
@@ -178,6 +181,43 @@ fn reconstructions(ctx: &FigureContext<'_>) -> Result<bool> {
         shape,
         COLS.min(n),
         Some(&labels),
+    )?;
+    Ok(true)
+}
+
+/// Cluster models with a class-conditional decoder (GM-DGM, SSVAE): each
+/// cluster's decoded centre, p(x | z = the mean of p(z|y), y), captioned
+/// with the class it stands for ("extra N" for clusters without labels).
+fn centres(ctx: &FigureContext<'_>) -> Result<bool> {
+    let (Some(shape), Some(z)) = (ctx.image_shape(), ctx.model.latent_dim()) else {
+        return Ok(false);
+    };
+    if !ctx.model.class_conditional() || ctx.model.class_map_in(ctx.store).is_none() {
+        return Ok(false);
+    }
+    let k = ctx.model.num_classes();
+    let classes: Vec<usize> = (0..k).collect();
+    let mut tape = Tape::no_grad(ctx.store);
+    let zero = tape.constant(Tensor::zeros(&[k, z]));
+    let Some(out) = ctx.model.sample(&mut tape, zero, &classes) else {
+        return Ok(false);
+    };
+    let (out, d) = ctx.as_images(tape.value(out).data());
+    let images: Vec<&[f32]> = out.chunks_exact(d).collect();
+    let captions: Vec<String> = classes
+        .iter()
+        .map(|&c| model_class_name(ctx.model, ctx.store, ctx.test, c))
+        .collect();
+    viz::grid::captioned_grid(
+        &ctx.run.file("figures/centres.png"),
+        &format!(
+            "{}: decoded cluster centres (mean of p(z|y) per cluster)",
+            ctx.model.name()
+        ),
+        &images,
+        shape,
+        k.min(COLS),
+        &captions,
     )?;
     Ok(true)
 }
