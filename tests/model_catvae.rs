@@ -205,6 +205,9 @@ fn short_mnist_run_learns_and_writes_features() {
         let n: f32 = row.iter().map(|v| v * v).sum::<f32>().sqrt();
         assert!((n - 1.0).abs() < 1e-4, "feature norm {n}");
     }
+    // A cluster model draws its decoded cluster centres.
+    let centres = std::fs::read(out.join("figures/centres.png")).unwrap();
+    assert!(centres.starts_with(b"\x89PNG"));
     let _ = std::fs::remove_dir_all(&out);
 }
 

@@ -266,6 +266,20 @@ impl Model for CatVae {
         Some(ops::sigmoid(tape, out))
     }
 
+    /// The decoder's mean at features `codes` (L2-normalised here, as the
+    /// encoder's are) and the one-hot categories `classes`.
+    fn decode_class(&self, tape: &mut Tape, codes: Var, classes: &[usize]) -> Option<Var> {
+        let k = self.num_classes();
+        let mut onehot = vec![0f32; classes.len() * k];
+        for (r, &c) in classes.iter().enumerate() {
+            onehot[r * k + c.min(k - 1)] = 1.0;
+        }
+        let c = tape.constant(Tensor::new(&[classes.len(), k], onehot));
+        let f = ops::l2_normalize_rows(tape, codes, 1e-12);
+        let out = self.decode_logits(tape, f, c);
+        Some(ops::sigmoid(tape, out))
+    }
+
     fn begin_epoch(&self, store: &mut ParamStore, ctx: &EpochContext<'_>) -> Result<()> {
         store.get_mut(self.tau).value = Tensor::full(&[1], self.opts.tau_at(ctx.epoch));
         Ok(())

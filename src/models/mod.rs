@@ -139,6 +139,14 @@ pub trait Model: Send + Sync {
         None
     }
 
+    /// The mean of p(x|·) for latent codes `codes`: (B, Z) and a class per
+    /// row, for a decoder that takes both (a cluster's decoded centre from its
+    /// members' mean code); `None` when the model has no such decoder or
+    /// draws centres with [`Model::sample`].
+    fn decode_class(&self, _tape: &mut Tape, _codes: Var, _classes: &[usize]) -> Option<Var> {
+        None
+    }
+
     /// Whether [`Model::sample`] depends on the class.
     fn class_conditional(&self) -> bool {
         false

@@ -185,22 +185,36 @@ fn reconstructions(ctx: &FigureContext<'_>) -> Result<bool> {
     Ok(true)
 }
 
-/// Cluster models with a class-conditional decoder (GM-DGM, SSVAE): each
-/// cluster's decoded centre, p(x | z = the mean of p(z|y), y), captioned
-/// with the class it stands for ("extra N" for clusters without labels).
+/// Cluster models with a class-conditional decoder: each cluster's decoded
+/// centre — p(x | z = the mean of p(z|y), y) for GM-DGM and SSVAE, the
+/// decoder at the cluster's mean test code for catvae — captioned with the
+/// class it stands for ("extra N" for clusters without labels).
 fn centres(ctx: &FigureContext<'_>) -> Result<bool> {
     let (Some(shape), Some(z)) = (ctx.image_shape(), ctx.model.latent_dim()) else {
         return Ok(false);
     };
-    if !ctx.model.class_conditional() || ctx.model.class_map_in(ctx.store).is_none() {
+    if ctx.model.class_map_in(ctx.store).is_none() {
         return Ok(false);
     }
     let k = ctx.model.num_classes();
     let classes: Vec<usize> = (0..k).collect();
     let mut tape = Tape::no_grad(ctx.store);
-    let zero = tape.constant(Tensor::zeros(&[k, z]));
-    let Some(out) = ctx.model.sample(&mut tape, zero, &classes) else {
-        return Ok(false);
+    let (out, how) = if ctx.model.class_conditional() {
+        let zero = tape.constant(Tensor::zeros(&[k, z]));
+        match ctx.model.sample(&mut tape, zero, &classes) {
+            Some(out) => (out, "mean of p(z|y) per cluster"),
+            None => return Ok(false),
+        }
+    } else {
+        // A decoder of (code, class): each cluster's members' mean code.
+        let Some(codes) = member_means(ctx, k, z) else {
+            return Ok(false);
+        };
+        let codes = tape.constant(Tensor::new(&[k, z], codes));
+        match ctx.model.decode_class(&mut tape, codes, &classes) {
+            Some(out) => (out, "mean code of each cluster's test members"),
+            None => return Ok(false),
+        }
     };
     let (out, d) = ctx.as_images(tape.value(out).data());
     let images: Vec<&[f32]> = out.chunks_exact(d).collect();
@@ -210,16 +224,43 @@ fn centres(ctx: &FigureContext<'_>) -> Result<bool> {
         .collect();
     viz::grid::captioned_grid(
         &ctx.run.file("figures/centres.png"),
-        &format!(
-            "{}: decoded cluster centres (mean of p(z|y) per cluster)",
-            ctx.model.name()
-        ),
+        &format!("{}: decoded cluster centres ({how})", ctx.model.name()),
         &images,
         shape,
         k.min(COLS),
         &captions,
     )?;
     Ok(true)
+}
+
+/// The mean latent code of the test examples each of the `k` clusters
+/// claims (argmax of the class probabilities); zeros for an empty cluster.
+fn member_means(ctx: &FigureContext<'_>, k: usize, z: usize) -> Option<Vec<f32>> {
+    let test = ctx.test;
+    let (codes, zc) = batched(ctx.model, ctx.store, &test.x, test.dim, |m, t, v| {
+        m.latent_means(t, v)
+    })?;
+    let (lp, kc) = batched(ctx.model, ctx.store, &test.x, test.dim, |m, t, v| {
+        Some(m.class_log_probs(t, v))
+    })?;
+    if zc != z || kc != k {
+        return None;
+    }
+    let mut sums = vec![0f64; k * z];
+    let mut counts = vec![0usize; k];
+    for (code, row) in codes.chunks_exact(z).zip(lp.chunks_exact(k)) {
+        let c = (0..k).fold(0, |b, j| if row[j] > row[b] { j } else { b });
+        counts[c] += 1;
+        for (s, &v) in sums[c * z..(c + 1) * z].iter_mut().zip(code) {
+            *s += v as f64;
+        }
+    }
+    Some(
+        sums.chunks_exact(z)
+            .zip(&counts)
+            .flat_map(|(s, &n)| s.iter().map(move |v| (v / n.max(1) as f64) as f32))
+            .collect(),
+    )
 }
 
 fn samples(ctx: &FigureContext<'_>) -> Result<bool> {
