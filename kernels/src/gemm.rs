@@ -126,6 +126,21 @@ pub fn sgemm(
     c: &mut [f32],
     ldc: usize,
 ) {
+    let ((rsa, csa), (rsb, csb)) = strides("sgemm", (ta, tb), (m, n, k), lda, ldb);
+    assert!(ldc >= n, "sgemm: ldc = {ldc} < n = {n}");
+    sgemm_strided(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, ldc, 1);
+}
+
+/// The (row, column) strides of op(A) and op(B) stored row-major with leading
+/// dimensions `lda`, `ldb`; panics (naming `name`) if a leading dimension is
+/// shorter than its stored row.
+fn strides(
+    name: &str,
+    (ta, tb): (Transpose, Transpose),
+    (m, n, k): (usize, usize, usize),
+    lda: usize,
+    ldb: usize,
+) -> ((usize, usize), (usize, usize)) {
     let (rsa, csa, a_cols) = match ta {
         Transpose::No => (lda, 1, k),
         Transpose::Yes => (1, lda, m),
@@ -136,14 +151,13 @@ pub fn sgemm(
     };
     assert!(
         lda >= a_cols,
-        "sgemm: lda = {lda} < {a_cols} columns of stored A"
+        "{name}: lda = {lda} < {a_cols} columns of stored A"
     );
     assert!(
         ldb >= b_cols,
-        "sgemm: ldb = {ldb} < {b_cols} columns of stored B"
+        "{name}: ldb = {ldb} < {b_cols} columns of stored B"
     );
-    assert!(ldc >= n, "sgemm: ldc = {ldc} < n = {n}");
-    sgemm_strided(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, ldc, 1);
+    ((rsa, csa), (rsb, csb))
 }
 
 /// Number of elements a `rows × cols` matrix with strides `(rs, cs)` spans (0 if empty).
@@ -289,22 +303,7 @@ pub fn sgemm_uninit(
     ldb: usize,
     c: &mut [std::mem::MaybeUninit<f32>],
 ) {
-    let (rsa, csa, a_cols) = match ta {
-        Transpose::No => (lda, 1, k),
-        Transpose::Yes => (1, lda, m),
-    };
-    let (rsb, csb, b_cols) = match tb {
-        Transpose::No => (ldb, 1, n),
-        Transpose::Yes => (1, ldb, k),
-    };
-    assert!(
-        lda >= a_cols,
-        "sgemm_uninit: lda = {lda} < {a_cols} columns of stored A"
-    );
-    assert!(
-        ldb >= b_cols,
-        "sgemm_uninit: ldb = {ldb} < {b_cols} columns of stored B"
-    );
+    let ((rsa, csa), (rsb, csb)) = strides("sgemm_uninit", (ta, tb), (m, n, k), lda, ldb);
     check_product(
         "sgemm_uninit",
         (m, n, k),
