@@ -456,3 +456,40 @@ fn bad_loop_flags_exit_2_and_the_preset_is_valid() {
     let c = preset("vengalil-clustervae-mnist").unwrap();
     assert_eq!(c.epochs, c.active.as_ref().unwrap().total_epochs());
 }
+
+#[test]
+fn odd_image_sides_decode_to_the_input_size_and_mixed_ones_are_refused() {
+    let config = TrainConfig {
+        model: "clustervae".into(),
+        hidden: vec![16],
+        z_dim: 3,
+        active: Some(ActiveConfig::default()),
+        ..TrainConfig::default()
+    };
+    let spec = |image: [usize; 3]| ModelSpec {
+        input_dim: image.iter().product(),
+        classes: 3,
+        labelled: 0,
+        unlabelled: 4,
+        image_shape: Some(image),
+    };
+    for image in [[1, 7, 7], [3, 9, 5]] {
+        let mut store = ParamStore::new();
+        let model = build(&config, &spec(image), &mut store, &mut stream(1, "init")).unwrap();
+        let d: usize = image.iter().product();
+        let mut tape = sparselabel::autograd::Tape::new(&store);
+        let x = tape.constant(Tensor::full(&[2, d], 0.5));
+        let rec = model.reconstruct(&mut tape, x).unwrap();
+        assert_eq!(tape.shape(rec), &[2, d], "{image:?}");
+    }
+    let mut store = ParamStore::new();
+    let err = build(
+        &config,
+        &spec([1, 7, 8]),
+        &mut store,
+        &mut stream(1, "init"),
+    )
+    .err()
+    .expect("7×8 is refused");
+    assert_eq!(err.exit_code(), 2);
+}

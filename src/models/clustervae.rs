@@ -119,22 +119,17 @@ impl ClusterVae {
         let dec_hidden = Linear::new(store, &format!("{p}.dec.hidden"), z, hid, init, rng);
         let dec_map = Linear::new(store, &format!("{p}.dec.map"), hid, flat, init, rng);
         // Transposed 4×4 stride 2 padding 1 doubles each side; odd sides
-        // need one row/column of output padding.
+        // need one row/column of output padding (the same for both sides).
+        let output_padding = h - 2 * h2;
+        if w - 2 * w2 != output_padding {
+            return Err(Error::Usage(format!(
+                "clustervae needs both image sides even or both odd, not {h}×{w}"
+            )));
+        }
         let geometry = ConvTransposeGeometry {
             stride: 2,
             padding: 1,
-            output_padding: 0,
-        };
-        if h != 2 * h2 || w != 2 * w2 {
-            if h - 2 * h2 != w - 2 * w2 {
-                return Err(Error::Usage(format!(
-                    "clustervae needs both image sides even or both odd, not {h}×{w}"
-                )));
-            }
-        }
-        let geometry = ConvTransposeGeometry {
-            output_padding: h - 2 * h2,
-            ..geometry
+            output_padding,
         };
         let deconv = ConvTranspose2d::new(
             store,
