@@ -258,14 +258,10 @@ fn write_summary(
         .join("centres")
         .join(format!("iter-{}.png", input.iteration));
     crate::viz::grid::captioned_grid(&path, &title, &images, shape, cols, &captions)?;
+    // The run's figure is the latest iteration's picture: drawn once, copied.
     let figures = input.run_dir.join("figures");
     std::fs::create_dir_all(&figures).map_err(|e| Error::io(&figures, e))?;
-    crate::viz::grid::captioned_grid(
-        &figures.join("centres.png"),
-        &title,
-        &images,
-        shape,
-        cols,
-        &captions,
-    )
+    let latest = figures.join("centres.png");
+    std::fs::copy(&path, &latest).map_err(|e| Error::io(&latest, e))?;
+    Ok(())
 }

@@ -318,8 +318,7 @@ impl Model for ClusterVae {
 
     fn reconstruct(&self, tape: &mut Tape, x: Var) -> Option<Var> {
         let (mu, _) = self.encode(tape, x);
-        let logits = self.decode_logits(tape, mu);
-        Some(ops::sigmoid(tape, logits))
+        self.sample(tape, mu, &[])
     }
 
     fn sample(&self, tape: &mut Tape, noise: Var, _classes: &[usize]) -> Option<Var> {
@@ -357,8 +356,7 @@ impl Model for ClusterVae {
         let decode = |c: &[f32]| -> Result<Vec<f32>> {
             let mut tape = Tape::no_grad(frozen);
             let v = tape.constant(Tensor::new(&[1, c.len()], c.to_vec()));
-            let logits = self.decode_logits(&mut tape, v);
-            let mean = ops::sigmoid(&mut tape, logits);
+            let mean = self.sample(&mut tape, v, &[]).expect("clustervae decodes");
             Ok(tape.value(mean).data().to_vec())
         };
         let input = IterationInput {
