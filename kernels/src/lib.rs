@@ -4,6 +4,7 @@
 //! * [`conv`]: im2col/col2im, conv2d and transposed conv2d forward and backward;
 //! * [`elementwise`]: activations and their derivatives, vectorised;
 //! * [`reduce`]: sums, maxima, (log-)softmax with a fixed summation order;
+//! * [`transpose`]: out-of-place matrix transpose in 8×8 register tiles;
 //! * [`peak`]: the machine's FP32 FMA throughput.
 //!
 //! Every fast kernel has a naive twin used as the test reference. Parallel kernels cut
@@ -17,6 +18,8 @@ pub mod elementwise;
 pub mod gemm;
 pub mod peak;
 pub mod reduce;
+mod scratch;
+pub mod transpose;
 
 pub use gemm::{sgemm, sgemm_naive, sgemm_strided, sgemm_uninit, Transpose};
 pub use peak::measure_fma_gflops;

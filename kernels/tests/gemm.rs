@@ -301,6 +301,70 @@ fn deterministic_across_thread_counts() {
     }
 }
 
+/// Operands matrixmultiply would gather are re-laid out first (`gemm::Relayout`): the
+/// product must be bit-identical to the one with the operand stored the other way, for
+/// A and for B, on every split.
+#[test]
+fn relayout_is_bit_identical() {
+    use sparselabel_kernels::gemm::Relayout;
+    // Odd sizes (partial k-blocks and tiles), then Rows, Cols and Depth splits; every
+    // operand above RELAYOUT_MIN. (A Split::None product runs the same per-block code.)
+    let shapes = [
+        (33, 45, 1001),
+        (600, 300, 200),
+        (100, 6272, 400),
+        (100, 256, 6272),
+    ];
+    let kinds: Vec<Split> = shapes.iter().map(|&(m, n, k)| plan(m, n, k)).collect();
+    assert!(matches!(kinds[1], Split::Rows(_)));
+    assert!(matches!(kinds[2], Split::Cols(_)));
+    assert!(matches!(kinds[3], Split::Depth(_)));
+    let bits = |c: &[f32]| c.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    for &(m, n, k) in &shapes {
+        let a = fill(m * k, 21);
+        let b = fill(k * n, 22);
+        let (at, bt) = (b_t(&a, m, k), b_t(&b, k, n));
+        let c0 = fill(m * n, 23);
+        let product = |ta, a: &[f32], lda, tb, b: &[f32], ldb| {
+            let mut c = c0.clone();
+            sgemm(ta, tb, m, n, k, 0.5, a, lda, b, ldb, 2.0, &mut c, n);
+            c
+        };
+        let (no, yes) = (Transpose::No, Transpose::Yes);
+        // Neither operand gathered: the direct call.
+        assert_eq!(
+            Relayout::of(m, n, k, (1, m), (n, 1)),
+            Relayout { a: false, b: false }
+        );
+        let direct = product(yes, &at, m, no, &b, n);
+        assert_eq!(
+            Relayout::of(m, n, k, (k, 1), (1, k)),
+            Relayout { a: true, b: true }
+        );
+        let both = product(no, &a, k, yes, &bt, k);
+        let only_a = product(no, &a, k, no, &b, n);
+        let only_b = product(yes, &at, m, yes, &bt, k);
+        for (name, got) in [("A and B", &both), ("A", &only_a), ("B", &only_b)] {
+            assert_eq!(bits(got), bits(&direct), "{m}x{n}x{k}: {name} re-laid out");
+        }
+        check(
+            m,
+            n,
+            k,
+            0.5,
+            &a,
+            (k, 1),
+            &b,
+            (n, 1),
+            2.0,
+            &c0,
+            (n, 1),
+            &both,
+        )
+        .unwrap_or_else(|e| panic!("{m}x{n}x{k}: {e}"));
+    }
+}
+
 /// Transposes a k×n row-major matrix into n×k.
 fn b_t(b: &[f32], k: usize, n: usize) -> Vec<f32> {
     let mut t = vec![0.0; k * n];

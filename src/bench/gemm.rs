@@ -6,7 +6,7 @@ use sparselabel_kernels::gemm::{sgemm, Transpose};
 
 use super::median_seconds;
 
-/// (label, M, K, N) of every measured product.
+/// (label, M, K, N) of every measured product, B stored row-major (K × N).
 pub const SHAPES: &[(&str, usize, usize, usize)] = &[
     ("square 128", 128, 128, 128),
     ("square 256", 256, 256, 256),
@@ -23,12 +23,23 @@ pub const SHAPES: &[(&str, usize, usize, usize)] = &[
     ("beta-VAE dW 256x100 @ 100x6272", 256, 100, 6272),
 ];
 
+/// (label, M, K, N) of products whose B is stored transposed (N × K): a linear
+/// layer's forward x·Wᵀ with W in PyTorch's (out, in) layout.
+pub const SHAPES_B_TRANSPOSED: &[(&str, usize, usize, usize)] = &[
+    ("MLP fwd x.Wt 100x784 @ (500x784)t", 100, 784, 500),
+    ("beta-VAE fwd x.Wt 100x6272 @ (256x6272)t", 100, 6272, 256),
+    ("beta-VAE fwd x.Wt 100x256 @ (6272x256)t", 100, 256, 6272),
+];
+
 /// Measures every shape; `peak` (GFLOP/s of the machine at this thread
 /// count) adds a `percent_of_peak` field.
 pub fn run(peak: Option<f64>) -> Vec<Value> {
-    SHAPES
-        .iter()
-        .map(|&(label, m, k, n)| {
+    let plain = SHAPES.iter().map(|s| (s, Transpose::No));
+    let transposed = SHAPES_B_TRANSPOSED.iter().map(|s| (s, Transpose::Yes));
+    plain
+        .chain(transposed)
+        .map(|(&(label, m, k, n), tb)| {
+            let ldb = if tb == Transpose::No { n } else { k };
             let a: Vec<f32> = (0..m * k)
                 .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
                 .collect();
@@ -40,7 +51,7 @@ pub fn run(peak: Option<f64>) -> Vec<Value> {
                 || {
                     sgemm(
                         Transpose::No,
-                        Transpose::No,
+                        tb,
                         m,
                         n,
                         k,
@@ -48,7 +59,7 @@ pub fn run(peak: Option<f64>) -> Vec<Value> {
                         &a,
                         k,
                         &b,
-                        n,
+                        ldb,
                         0.0,
                         &mut c,
                         n,
@@ -63,6 +74,7 @@ pub fn run(peak: Option<f64>) -> Vec<Value> {
                 "bench": "gemm",
                 "shape": label,
                 "m": m, "k": k, "n": n,
+                "b_transposed": tb == Transpose::Yes,
                 "threads": rayon::current_num_threads(),
                 "gflops": gflops,
                 "percent_of_peak": peak.map(|p| 100.0 * gflops / p),

@@ -6,10 +6,11 @@
 //! the shape): measured on a 9×9 or 18×18 output, one wide GEMM runs ~1.5× faster than
 //! G narrow ones (less packing of W, no ragged edge tiles per image).
 
-use super::im2col::{col2im_ld, im2col_ld, transpose};
-use super::scratch::with_scratch;
+use super::im2col::{col2im_ld, im2col_ld};
 use super::Conv2dShape;
 use crate::gemm::{sgemm_strided, sgemm_strided_serial};
+use crate::scratch::{with_scratch, Slot};
+use crate::transpose::transpose;
 use rayon::prelude::*;
 
 /// Calls whose total multiply-adds are below this run on the calling thread.
@@ -273,7 +274,7 @@ pub(crate) fn forward_into(
                     let gp = g * p;
                     let plane = s.in_h * s.in_w;
                     let taps = s.kernel_h * s.kernel_w;
-                    with_scratch(block_rows(s) * gp + cout * gp, |buf| {
+                    with_scratch(Slot::Conv, block_rows(s) * gp + cout * gp, |buf| {
                         let (cols, yt) = buf.split_at_mut(buf.len() - cout * gp);
                         // One image writes straight into y; several go through Yt.
                         let (out, ld, first_beta) = if g == 1 {
@@ -427,7 +428,7 @@ pub(crate) fn backward_data_into(
                     let gp = g * p;
                     let gathered = if g == 1 { 0 } else { cout * gp };
                     let block = block_rows(s) * gp;
-                    with_scratch(block + gathered, |buf| {
+                    with_scratch(Slot::Conv, block + gathered, |buf| {
                         let (dcols, dyg) = buf.split_at_mut(block);
                         let dyg: &[f32] = if g == 1 {
                             dy
@@ -554,7 +555,7 @@ pub(crate) fn weight_grad(s: &Conv2dShape, x: &[f32], dy: &[f32], dw: &mut [f32]
             }
             let gathered = if g == 1 { 0 } else { cout * gp };
             let block = block_rows(s) * gp;
-            with_scratch(2 * block + gathered, |buf| {
+            with_scratch(Slot::Conv, 2 * block + gathered, |buf| {
                 let (rows_buf, rest) = buf.split_at_mut(block);
                 let (cols, dyt) = rest.split_at_mut(block);
                 let dyt: &[f32] = if g == 1 {

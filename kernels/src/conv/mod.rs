@@ -19,7 +19,6 @@
 mod conv2d;
 mod im2col;
 pub mod naive;
-mod scratch;
 mod shape;
 pub mod transposed;
 
