@@ -184,8 +184,7 @@ impl ClusterVae {
         let img = ops::reshape(tape, x, &[b, c, h, w]);
         let f = self.conv.forward(tape, img);
         let f = self.act(tape, f);
-        let [fc, fh, fw] = self.feature;
-        let f = ops::reshape(tape, f, &[b, fc * fh * fw]);
+        // The dense layer reads the (B, C₁, H', W') features as rows.
         let hdn = self.enc_hidden.forward(tape, f);
         let hdn = self.act(tape, hdn);
         let out = self.enc_out.forward(tape, hdn);
@@ -201,10 +200,9 @@ impl ClusterVae {
         let b = tape.shape(z)[0];
         let hdn = self.dec_hidden.forward(tape, z);
         let hdn = self.act(tape, hdn);
-        let m = self.dec_map.forward(tape, hdn);
-        let m = self.act(tape, m);
         let [fc, fh, fw] = self.feature;
-        let m = ops::reshape(tape, m, &[b, fc, fh, fw]);
+        let m = self.dec_map.forward_to(tape, hdn, &[b, fc, fh, fw]);
+        let m = self.act(tape, m);
         let out = self.deconv.forward(tape, m);
         let [c, h, w] = self.config.image;
         ops::reshape(tape, out, &[b, c * h * w])

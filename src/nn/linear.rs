@@ -42,10 +42,18 @@ impl Linear {
         }
     }
 
-    /// Applies the layer to x: (B, in).
+    /// Applies the layer to x: (B, in), or (B, …) with `in` elements per row.
     pub fn forward(&self, tape: &mut Tape, x: Var) -> Var {
         let w = tape.param(self.weight);
         let b = self.bias.map(|b| tape.param(b));
         ops::linear(tape, x, w, b)
+    }
+
+    /// [`Linear::forward`] with the output laid out as `shape` (B, …) (see
+    /// [`ops::linear_to`]).
+    pub fn forward_to(&self, tape: &mut Tape, x: Var, shape: &[usize]) -> Var {
+        let w = tape.param(self.weight);
+        let b = self.bias.map(|b| tape.param(b));
+        ops::linear_to(tape, x, w, b, shape)
     }
 }

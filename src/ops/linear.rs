@@ -1,7 +1,8 @@
 //! Fused affine layer y = x·Wᵀ + b (PyTorch's weight layout, so checkpoints
 //! read naturally in Python).
 //!
-//! x: (B, I), W: (O, I), b: (O), y: (B, O).
+//! x: (B, I) (or (B, …) with I elements per row), W: (O, I), b: (O), y: (B, O)
+//! (or any (B, …) with O elements per row).
 //! Derivatives: ∂x = g·W, ∂W = gᵀ·x, ∂b = Σ_rows g.
 
 use sparselabel_kernels::gemm::{sgemm, sgemm_uninit, Transpose};
@@ -16,16 +17,32 @@ pub struct Linear {
     b: Option<Var>,
 }
 
-/// x·Wᵀ + b for x: (B, I), W: (O, I), optional b: (O).
+/// x·Wᵀ + b for x: (B, I), W: (O, I), optional b: (O); y: (B, O).
+///
+/// x may have more dimensions, (B, …) with I elements per row, as PyTorch's
+/// `Flatten` then `Linear`: a convolution's output goes in without a reshape.
 pub fn linear(tape: &mut Tape, x: Var, w: Var, b: Option<Var>) -> Var {
+    let shape = [tape.shape(x)[0], tape.shape(w)[0]];
+    linear_to(tape, x, w, b, &shape)
+}
+
+/// [`linear`] with the output laid out as `shape` = (B, …) with O elements per
+/// row (e.g. (B, C, H, W) for a transposed convolution), instead of a reshape
+/// that would copy it.
+pub fn linear_to(tape: &mut Tape, x: Var, w: Var, b: Option<Var>, shape: &[usize]) -> Var {
     let (vx, vw) = (tape.value(x), tape.value(w));
+    let rows = vx.shape().first().copied().unwrap_or(0);
     assert!(
-        vx.ndim() == 2 && vw.ndim() == 2 && vx.shape()[1] == vw.shape()[1],
+        vx.ndim() >= 2 && vw.ndim() == 2 && rows * vw.shape()[1] == vx.len(),
         "linear: input {:?} does not match weight {:?}",
         vx.shape(),
         vw.shape()
     );
-    let (rows, inp, outp) = (vx.shape()[0], vx.shape()[1], vw.shape()[0]);
+    let (inp, outp) = (vw.shape()[1], vw.shape()[0]);
+    assert!(
+        shape.first() == Some(&rows) && shape.iter().product::<usize>() == rows * outp,
+        "linear: output shape {shape:?} does not hold {rows} rows of {outp}"
+    );
     // x·Wᵀ straight into uninitialised memory (no zeroing, no read-back),
     // then the bias added in one pass.
     let mut out = product(
@@ -44,7 +61,7 @@ pub fn linear(tape: &mut Tape, x: Var, w: Var, b: Option<Var>) -> Var {
             sparselabel_kernels::elementwise::add_assign(row, vb.data());
         }
     }
-    let out = Tensor::new(&[rows, outp], out);
+    let out = Tensor::new(shape, out);
     let flops = (2 * rows * inp * outp + rows * outp) as u64;
     let parents_buf;
     let parents: &[Var] = match b {
@@ -71,7 +88,7 @@ pub fn linear(tape: &mut Tape, x: Var, w: Var, b: Option<Var>) -> Var {
 impl Backward for Linear {
     fn backward(&self, vals: &Values, _out: &Tensor, g: &Tensor, grads: &mut Grads) {
         let (vx, vw) = (vals.get(self.x), vals.get(self.w));
-        let (rows, inp, outp) = (vx.shape()[0], vx.shape()[1], vw.shape()[0]);
+        let (rows, inp, outp) = (vx.shape()[0], vw.shape()[1], vw.shape()[0]);
         if grads.is_fresh(self.x) {
             // ∂x (B, I) = g (B, O) · W (O, I), the first contribution.
             let gx = product(
