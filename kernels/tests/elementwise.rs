@@ -416,6 +416,76 @@ fn derivatives() {
     );
 }
 
+/// An activation's backward pair: accumulating, and over the output gradient.
+type Pair = (&'static str, Fwd, Grad, fn(&[f32], &[f32], &mut [f32]));
+
+#[test]
+fn in_place_backward_equals_accumulating_into_zeros() {
+    fn lf(x: &[f32], y: &mut [f32]) {
+        ew::leaky_relu_forward(x, 0.2, y)
+    }
+    fn lb(x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
+        ew::leaky_relu_backward(x, 0.2, y, dy, dx)
+    }
+    fn li(x: &[f32], y: &[f32], g: &mut [f32]) {
+        ew::leaky_relu_backward_in_place(x, 0.2, y, g)
+    }
+    fn ef(x: &[f32], y: &mut [f32]) {
+        ew::elu_forward(x, 1.5, y)
+    }
+    fn eb(x: &[f32], y: &[f32], dy: &[f32], dx: &mut [f32]) {
+        ew::elu_backward(x, 1.5, y, dy, dx)
+    }
+    fn ei(x: &[f32], y: &[f32], g: &mut [f32]) {
+        ew::elu_backward_in_place(x, 1.5, y, g)
+    }
+    let pairs: [Pair; 6] = [
+        (
+            "relu",
+            ew::relu_forward,
+            ew::relu_backward,
+            ew::relu_backward_in_place,
+        ),
+        ("leaky_relu", lf, lb, li),
+        ("elu", ef, eb, ei),
+        (
+            "sigmoid",
+            ew::sigmoid_forward,
+            ew::sigmoid_backward,
+            ew::sigmoid_backward_in_place,
+        ),
+        (
+            "tanh",
+            ew::tanh_forward,
+            ew::tanh_backward,
+            ew::tanh_backward_in_place,
+        ),
+        (
+            "softplus",
+            ew::softplus_forward,
+            ew::softplus_backward,
+            ew::softplus_backward_in_place,
+        ),
+    ];
+    // Short slices (serial, with SIMD tails) and one past the parallel threshold.
+    for n in [1usize, 7, 33, 1000, 70_001] {
+        let xs: Vec<f32> = (0..n)
+            .map(|i| ((i * 7919) % 2001) as f32 * 0.01 - 10.0)
+            .collect();
+        let dy: Vec<f32> = (0..n).map(|i| (i % 9) as f32 * 0.5 - 2.0).collect();
+        for (name, fwd, acc, in_place) in pairs {
+            let mut y = vec![0.0; n];
+            fwd(&xs, &mut y);
+            let mut want = vec![0.0; n];
+            acc(&xs, &y, &dy, &mut want);
+            let mut got = dy.clone();
+            in_place(&xs, &y, &mut got);
+            // Equal values; a zero may differ in sign (0 + (−0) = +0).
+            assert_eq!(got, want, "{name} at n = {n}");
+        }
+    }
+}
+
 #[test]
 fn blas1() {
     let x = [1.0, 2.0, 3.0];

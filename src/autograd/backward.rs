@@ -170,10 +170,15 @@ impl<'p> Tape<'p> {
                     }
                 }
                 op => {
+                    // The record's statistics describe g before an op may reuse it.
+                    let record = tracing.then(|| OpTrace::backward(i, node.name, &g));
                     let t0 = tracing.then(Instant::now);
-                    op.backward(&vals, &node.value, &g, &mut grads);
-                    if let Some(t0) = t0 {
-                        backward_traces.push(OpTrace::backward(i, node.name, &g, t0.elapsed()));
+                    if let Some(g) = op.backward_owned(&vals, &node.value, g, &mut grads) {
+                        op.backward(&vals, &node.value, &g, &mut grads);
+                    }
+                    if let (Some(mut record), Some(t0)) = (record, t0) {
+                        record.micros = t0.elapsed().as_secs_f64() * 1e6;
+                        backward_traces.push(record);
                     }
                 }
             }

@@ -12,6 +12,21 @@ use crate::tensor::Tensor;
 /// each parent into `grads`.
 pub(crate) trait Backward {
     fn backward(&self, vals: &Values, out: &Tensor, g: &Tensor, grads: &mut Grads);
+
+    /// Called first, with the output gradient handed over: an op whose parent's
+    /// gradient can be computed in `g`'s own buffer (a reshape, an element-wise
+    /// map) moves it there when that is the parent's first contribution, saving a
+    /// zeroed buffer and a pass, and returns `None`. Otherwise it returns `g`
+    /// untouched and [`Backward::backward`] runs.
+    fn backward_owned(
+        &self,
+        _vals: &Values,
+        _out: &Tensor,
+        g: Tensor,
+        _grads: &mut Grads,
+    ) -> Option<Tensor> {
+        Some(g)
+    }
 }
 
 macro_rules! op_enum {
@@ -33,6 +48,20 @@ macro_rules! op_enum {
                 match self {
                     Op::Leaf | Op::Param(_) => {}
                     $(Op::$variant(o) => o.backward(vals, out, g, grads),)*
+                }
+            }
+
+            /// See [`Backward::backward_owned`].
+            pub(crate) fn backward_owned(
+                &self,
+                vals: &Values,
+                out: &Tensor,
+                g: Tensor,
+                grads: &mut Grads,
+            ) -> Option<Tensor> {
+                match self {
+                    Op::Leaf | Op::Param(_) => Some(g),
+                    $(Op::$variant(o) => o.backward_owned(vals, out, g, grads),)*
                 }
             }
         }

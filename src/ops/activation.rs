@@ -167,6 +167,32 @@ impl Backward for Unary {
             });
         }
     }
+
+    /// The activations' first contribution is g·f'(x), computed in g's buffer.
+    fn backward_owned(
+        &self,
+        vals: &Values,
+        out: &Tensor,
+        mut g: Tensor,
+        grads: &mut Grads,
+    ) -> Option<Tensor> {
+        if !grads.is_fresh(self.x) {
+            return Some(g);
+        }
+        let (x, y) = (vals.get(self.x).data(), out.data());
+        let d = g.data_mut();
+        match self.kind {
+            UnaryKind::Relu => ew::relu_backward_in_place(x, y, d),
+            UnaryKind::LeakyRelu(s) => ew::leaky_relu_backward_in_place(x, s, y, d),
+            UnaryKind::Elu(a) => ew::elu_backward_in_place(x, a, y, d),
+            UnaryKind::Sigmoid => ew::sigmoid_backward_in_place(x, y, d),
+            UnaryKind::Tanh => ew::tanh_backward_in_place(x, y, d),
+            UnaryKind::Softplus => ew::softplus_backward_in_place(x, y, d),
+            _ => return Some(g),
+        }
+        grads.add(self.x, g);
+        None
+    }
 }
 
 macro_rules! unary_fns {

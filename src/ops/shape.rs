@@ -52,6 +52,21 @@ impl Backward for Reshape {
             sparselabel_kernels::elementwise::add_assign(gx, g.data());
         }
     }
+
+    /// The first contribution is g itself under x's shape: moved, not copied.
+    fn backward_owned(
+        &self,
+        vals: &Values,
+        _out: &Tensor,
+        g: Tensor,
+        grads: &mut Grads,
+    ) -> Option<Tensor> {
+        if !grads.is_fresh(self.x) {
+            return Some(g);
+        }
+        grads.add(self.x, g.reshape(vals.get(self.x).shape()));
+        None
+    }
 }
 
 /// A 2-D transpose node.

@@ -42,6 +42,19 @@ fn grad_body<F: Fn(f32, f32) -> f32>(x: &[f32], y: &[f32], dy: &[f32], dx: &mut 
     }
 }
 
+#[inline(always)]
+fn grad_in_place_body<F: Fn(f32, f32) -> f32>(x: &[f32], y: &[f32], g: &mut [f32], d: F) {
+    for ((g, &x), &y) in g.iter_mut().zip(x).zip(y) {
+        *g *= d(x, y);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn grad_in_place_avx2<F: Fn(f32, f32) -> f32>(x: &[f32], y: &[f32], g: &mut [f32], d: F) {
+    grad_in_place_body(x, y, g, d)
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn map_avx2<F: Fn(f32) -> f32>(x: &[f32], y: &mut [f32], f: F) {
@@ -124,4 +137,37 @@ fn grad_serial<F: Fn(f32, f32) -> f32>(x: &[f32], y: &[f32], dy: &[f32], dx: &mu
         return;
     }
     grad_body(x, y, dy, dx, g)
+}
+
+/// `g[i] ← g[i]·d(x[i], y[i])`, in parallel chunks for long slices: the input
+/// gradient of an element-wise map written over its output gradient. Lengths must
+/// match (checked by the callers).
+#[inline(always)]
+pub(crate) fn grad_in_place<F: Fn(f32, f32) -> f32 + Send + Sync + Copy>(
+    x: &[f32],
+    y: &[f32],
+    g: &mut [f32],
+    d: F,
+) {
+    if x.len() >= PARALLEL_LEN {
+        use rayon::prelude::*;
+        x.par_chunks(CHUNK)
+            .zip(y.par_chunks(CHUNK))
+            .zip(g.par_chunks_mut(CHUNK))
+            .for_each(move |((x, y), g)| grad_in_place_serial(x, y, g, d));
+    } else {
+        grad_in_place_serial(x, y, g, d)
+    }
+}
+
+/// `g[i] ← g[i]·d(x[i], y[i])` on the calling thread.
+#[inline(always)]
+fn grad_in_place_serial<F: Fn(f32, f32) -> f32>(x: &[f32], y: &[f32], g: &mut [f32], d: F) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU supports avx2 and fma (checked just above).
+        unsafe { grad_in_place_avx2(x, y, g, d) };
+        return;
+    }
+    grad_in_place_body(x, y, g, d)
 }
