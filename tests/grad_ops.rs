@@ -142,6 +142,21 @@ fn matmul_and_linear() {
             ops::linear(t, v[0], v[1], None)
         });
     }
+    // Image rows in, image rows out: (2, 3, 2, 2) read as 2 rows of 12, written
+    // as (2, 2, 2, 3) (a linear layer feeding a transposed convolution).
+    let x = uniform(&[2, 3, 2, 2], -1.0, 1.0, 9);
+    let w = uniform(&[12, 12], -1.0, 1.0, 10);
+    let bias = uniform(&[12], -1.0, 1.0, 11);
+    grad_ok(
+        "linear_to (B, C, H, W)",
+        &empty(),
+        &[x, w, bias],
+        &|t, v| {
+            let y = ops::linear_to(t, v[0], v[1], Some(v[2]), &[2, 2, 2, 3]);
+            assert_eq!(t.shape(y), &[2, 2, 2, 3]);
+            y
+        },
+    );
 }
 
 #[test]
@@ -230,6 +245,17 @@ fn activations() {
     ];
     for (name, f) in fns {
         grad_ok(name, &empty(), &[x.clone()], &|t, v| f(t, v[0]));
+        // x also feeds the sum directly, so the map's gradient is added to one x
+        // already has (the accumulating path, not the in-place first one).
+        grad_ok(
+            &format!("{name}(x) + x"),
+            &empty(),
+            &[x.clone()],
+            &|t, v| {
+                let y = f(t, v[0]);
+                ops::add(t, y, v[0])
+            },
+        );
     }
     grad_ok("leaky_relu", &empty(), &[x.clone()], &|t, v| {
         ops::leaky_relu(t, v[0], 0.1)
