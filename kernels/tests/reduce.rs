@@ -188,3 +188,26 @@ fn large_rows_parallel_path_deterministic() {
     };
     assert_eq!(run(1), run(2));
 }
+
+/// A matrix large enough for the parallel column strips: every column's sum is still
+/// the documented sequence (blocks of 64 rows, partial sums added in order).
+#[test]
+fn col_sum_of_a_large_matrix_keeps_the_per_column_order() {
+    let (rows, cols) = (150, 1500);
+    let x: Vec<f32> = (0..rows * cols)
+        .map(|i| ((i * 7919) % 1009) as f32 * 0.013 - 6.5)
+        .collect();
+    let mut got = vec![0.25f32; cols];
+    reduce::col_sum_accumulate(&x, cols, &mut got);
+    for j in 0..cols {
+        let mut total = 0.0f32;
+        for b0 in (0..rows).step_by(64) {
+            let mut part = 0.0f32;
+            for i in b0..(b0 + 64).min(rows) {
+                part += x[i * cols + j];
+            }
+            total += part;
+        }
+        assert_eq!(got[j].to_bits(), (0.25 + total).to_bits(), "column {j}");
+    }
+}

@@ -5,6 +5,7 @@
 //! (or any (B, …) with O elements per row).
 //! Derivatives: ∂x = g·W, ∂W = gᵀ·x, ∂b = Σ_rows g.
 
+use rayon::prelude::*;
 use sparselabel_kernels::gemm::{sgemm, sgemm_uninit, Transpose};
 
 use crate::autograd::{Backward, Grads, Op, Record, Tape, Values, Var};
@@ -57,9 +58,7 @@ pub fn linear_to(tape: &mut Tape, x: Var, w: Var, b: Option<Var>, shape: &[usize
     if let Some(b) = b {
         let vb = tape.value(b);
         assert_eq!(vb.shape(), &[outp], "linear: bias shape");
-        for row in out.chunks_exact_mut(outp) {
-            sparselabel_kernels::elementwise::add_assign(row, vb.data());
-        }
+        add_rows(&mut out, vb.data());
     }
     let out = Tensor::new(shape, out);
     let flops = (2 * rows * inp * outp + rows * outp) as u64;
@@ -154,6 +153,22 @@ impl Backward for Linear {
                 sparselabel_kernels::reduce::col_sum_accumulate(g.data(), outp, gb);
             }
         }
+    }
+}
+
+/// `y[i, :] += b` for every row of y, in parallel blocks of rows for large y
+/// (element-wise, so the split cannot change the result).
+fn add_rows(y: &mut [f32], b: &[f32]) {
+    let add = |blk: &mut [f32]| {
+        for row in blk.chunks_exact_mut(b.len()) {
+            sparselabel_kernels::elementwise::add_assign(row, b);
+        }
+    };
+    if y.len() >= crate::ops::activation::PAR_MIN {
+        let rows = crate::ops::activation::PAR_CHUNK.div_ceil(b.len());
+        y.par_chunks_mut(rows * b.len()).for_each(add);
+    } else {
+        add(y);
     }
 }
 

@@ -4,6 +4,7 @@
 //! θ ← θ − lr·(m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε).
 
 use rayon::prelude::*;
+use sparselabel_kernels::elementwise::{adam_update, AdamStep};
 
 use super::{find_state, Optimizer};
 use crate::autograd::ParamStore;
@@ -81,13 +82,16 @@ impl Optimizer for Adam {
                 continue;
             }
             let grad = p.grad.data();
+            let s = AdamStep {
+                beta1: c.beta1,
+                beta2: c.beta2,
+                eps: c.eps,
+                weight_decay: c.weight_decay,
+                step,
+                inv_sqrt_bc2,
+            };
             let update = |(((w, g), m), v): (((&mut [f32], &[f32]), &mut [f32]), &mut [f32])| {
-                for i in 0..w.len() {
-                    let gi = g[i] + c.weight_decay * w[i];
-                    m[i] = c.beta1 * m[i] + (1.0 - c.beta1) * gi;
-                    v[i] = c.beta2 * v[i] + (1.0 - c.beta2) * gi * gi;
-                    w[i] -= step * m[i] / (v[i].sqrt() * inv_sqrt_bc2 + c.eps);
-                }
+                adam_update(w, g, m, v, s)
             };
             let w = p.value.data_mut();
             if w.len() >= 2 * CHUNK {

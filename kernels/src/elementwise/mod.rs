@@ -1,5 +1,5 @@
-//! Element-wise maps on f32 slices: activations with their derivatives, and BLAS-1
-//! helpers.
+//! Element-wise maps on f32 slices: activations with their derivatives, BLAS-1
+//! helpers and the Adam update.
 //!
 //! Conventions (llm.c style pairs):
 //! * `<name>_forward(x, [param,] y)` **overwrites** `y[i] = f(x[i])`;
@@ -13,11 +13,13 @@
 //! the baseline build, see [`math`]).
 
 mod activations;
+mod adam;
 mod blas1;
 pub(crate) mod dispatch;
 pub mod math;
 mod pointwise;
 
 pub use activations::*;
+pub use adam::*;
 pub use blas1::*;
 pub use pointwise::*;

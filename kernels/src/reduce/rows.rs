@@ -159,7 +159,8 @@ pub fn row_log_softmax_backward(y: &[f32], dy: &[f32], cols: usize, dx: &mut [f3
 
 /// `out[j] += Σ_i x[i, j]` (bias gradients). Rows are added in order into a zeroed
 /// accumulator in blocks of 64 rows whose partial sums are then added in order: a fixed
-/// order, independent of threads.
+/// order, independent of threads. Large inputs run strips of columns in parallel; each
+/// column's sum is the same sequence of additions either way.
 pub fn col_sum_accumulate(x: &[f32], cols: usize, out: &mut [f32]) {
     assert!(cols > 0, "col_sum_accumulate: cols must be positive");
     assert!(
@@ -173,12 +174,29 @@ pub fn col_sum_accumulate(x: &[f32], cols: usize, out: &mut [f32]) {
         "col_sum_accumulate: out length {} != cols {cols}",
         out.len()
     );
-    let mut total = vec![0.0f32; cols];
-    let mut part = vec![0.0f32; cols];
+    /// Columns per parallel strip.
+    const STRIP: usize = 512;
+    if x.len() >= 1 << 16 && cols >= 2 * STRIP {
+        use rayon::prelude::*;
+        out.par_chunks_mut(STRIP)
+            .enumerate()
+            .for_each(|(t, strip)| col_sum_strip(x, cols, t * STRIP, strip));
+    } else {
+        col_sum_strip(x, cols, 0, out);
+    }
+}
+
+/// [`col_sum_accumulate`] for columns `j0..j0 + out.len()`.
+fn col_sum_strip(x: &[f32], cols: usize, j0: usize, out: &mut [f32]) {
+    let width = out.len();
+    let mut total = vec![0.0f32; width];
+    let mut part = vec![0.0f32; width];
     for block in x.chunks(64 * cols) {
         part.fill(0.0);
         for row in block.chunks_exact(cols) {
-            part.iter_mut().zip(row).for_each(|(p, &v)| *p += v);
+            part.iter_mut()
+                .zip(&row[j0..j0 + width])
+                .for_each(|(p, &v)| *p += v);
         }
         total.iter_mut().zip(&part).for_each(|(t, &p)| *t += p);
     }
