@@ -150,13 +150,48 @@ fn matmul_and_linear() {
     grad_ok(
         "linear_to (B, C, H, W)",
         &empty(),
-        &[x, w, bias],
+        &[x.clone(), w.clone(), bias.clone()],
         &|t, v| {
             let y = ops::linear_to(t, v[0], v[1], Some(v[2]), &[2, 2, 2, 3]);
             assert_eq!(t.shape(y), &[2, 2, 2, 3]);
             y
         },
     );
+    // A rectifier inside the node: checked by differences, and equal, value and
+    // gradient, to the layer followed by its own activation node.
+    for slope in [0.0, 0.2] {
+        let rect = Some(ops::Rectifier { slope });
+        grad_ok(
+            &format!("linear_rectified_to slope {slope}"),
+            &empty(),
+            &[x.clone(), w.clone(), bias.clone()],
+            &|t, v| ops::linear_rectified_to(t, v[0], v[1], Some(v[2]), &[2, 2, 2, 3], rect),
+        );
+        let run = |fused: bool| {
+            let store = empty();
+            let mut t = Tape::new(&store);
+            let v: Vec<Var> = [&x, &w, &bias]
+                .iter()
+                .map(|a| t.input((*a).clone()))
+                .collect();
+            let y = if fused {
+                ops::linear_rectified_to(&mut t, v[0], v[1], Some(v[2]), &[2, 12], rect)
+            } else {
+                let z = ops::linear(&mut t, v[0], v[1], Some(v[2]));
+                ops::leaky_relu(&mut t, z, slope)
+            };
+            let sq = ops::square(&mut t, y);
+            let loss = ops::sum_all(&mut t, sq);
+            let out = t.value(y).data().to_vec();
+            let g = t.backward(loss).unwrap();
+            let grads: Vec<Vec<f32>> = v
+                .iter()
+                .map(|&i| g.input(i).unwrap().data().to_vec())
+                .collect();
+            (out, grads)
+        };
+        assert_eq!(run(true), run(false), "slope {slope}");
+    }
 }
 
 #[test]
@@ -198,9 +233,44 @@ fn conv2d_shapes() {
         grad_ok(
             &format!("conv2d {:?}", (n, c, h, w, o, k, s, p)),
             &empty(),
-            &[x, wt, b],
+            &[x.clone(), wt.clone(), b.clone()],
             &|t, v| ops::conv2d(t, v[0], v[1], Some(v[2]), geo),
         );
+        // A rectifier inside the node: checked by differences, and equal, value
+        // and gradient, to the convolution followed by its own activation node.
+        for slope in [0.0, 0.2] {
+            let rect = Some(ops::Rectifier { slope });
+            grad_ok(
+                &format!("conv2d_rectified {slope} {:?}", (n, c, h, w, o, k, s, p)),
+                &empty(),
+                &[x.clone(), wt.clone(), b.clone()],
+                &|t, v| ops::conv::conv2d_rectified(t, v[0], v[1], Some(v[2]), geo, rect),
+            );
+            let run = |fused: bool| {
+                let store = empty();
+                let mut t = Tape::new(&store);
+                let v: Vec<Var> = [&x, &wt, &b]
+                    .iter()
+                    .map(|a| t.input((*a).clone()))
+                    .collect();
+                let y = if fused {
+                    ops::conv::conv2d_rectified(&mut t, v[0], v[1], Some(v[2]), geo, rect)
+                } else {
+                    let z = ops::conv2d(&mut t, v[0], v[1], Some(v[2]), geo);
+                    ops::leaky_relu(&mut t, z, slope)
+                };
+                let sq = ops::square(&mut t, y);
+                let loss = ops::sum_all(&mut t, sq);
+                let out = t.value(y).data().to_vec();
+                let g = t.backward(loss).unwrap();
+                let grads: Vec<Vec<f32>> = v
+                    .iter()
+                    .map(|&i| g.input(i).unwrap().data().to_vec())
+                    .collect();
+                (out, grads)
+            };
+            assert_eq!(run(true), run(false), "conv2d slope {slope}");
+        }
     }
 }
 

@@ -173,20 +173,17 @@ impl ClusterVae {
         })
     }
 
-    fn act(&self, tape: &mut Tape, x: Var) -> Var {
-        self.config.activation.apply(tape, x)
-    }
-
     /// q(z|x)'s mean and log-variance for x: (B, D).
     pub fn encode(&self, tape: &mut Tape, x: Var) -> (Var, Var) {
         let b = tape.shape(x)[0];
         let [c, h, w] = self.config.image;
         let img = ops::reshape(tape, x, &[b, c, h, w]);
-        let f = self.conv.forward(tape, img);
-        let f = self.act(tape, f);
+        let act = self.config.activation;
+        let f = self.conv.forward_activated(tape, img, act);
         // The dense layer reads the (B, C₁, H', W') features as rows.
-        let hdn = self.enc_hidden.forward(tape, f);
-        let hdn = self.act(tape, hdn);
+        let hdn = self
+            .enc_hidden
+            .forward_activated(tape, f, &[b, self.config.hidden], act);
         let out = self.enc_out.forward(tape, hdn);
         let z = self.config.z_dim;
         (
@@ -198,11 +195,14 @@ impl ClusterVae {
     /// p(x|z)'s logits for codes z: (B, Z) → (B, D).
     pub fn decode_logits(&self, tape: &mut Tape, z: Var) -> Var {
         let b = tape.shape(z)[0];
-        let hdn = self.dec_hidden.forward(tape, z);
-        let hdn = self.act(tape, hdn);
+        let act = self.config.activation;
+        let hdn = self
+            .dec_hidden
+            .forward_activated(tape, z, &[b, self.config.hidden], act);
         let [fc, fh, fw] = self.feature;
-        let m = self.dec_map.forward_to(tape, hdn, &[b, fc, fh, fw]);
-        let m = self.act(tape, m);
+        let m = self
+            .dec_map
+            .forward_activated(tape, hdn, &[b, fc, fh, fw], act);
         let out = self.deconv.forward(tape, m);
         let [c, h, w] = self.config.image;
         ops::reshape(tape, out, &[b, c * h * w])

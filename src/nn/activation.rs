@@ -36,6 +36,18 @@ impl Activation {
         }
     }
 
+    /// The activation as a rectifier a layer can apply to its own output
+    /// (ReLU, or leaky ReLU with a slope in [0, 1)), if it is one.
+    pub fn rectifier(self) -> Option<ops::Rectifier> {
+        match self {
+            Activation::Relu => Some(ops::Rectifier { slope: 0.0 }),
+            Activation::LeakyRelu(s) if (0.0..1.0).contains(&s) => {
+                Some(ops::Rectifier { slope: s })
+            }
+            _ => None,
+        }
+    }
+
     /// Parses `relu`, `leaky-relu`, `elu`, `softplus`, `tanh`, `sigmoid`, `identity`.
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {

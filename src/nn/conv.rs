@@ -1,7 +1,7 @@
 //! Convolution layers (NCHW): `Conv2d` with weight (out, in, k, k) and
 //! `ConvTranspose2d` with weight (in, out, k, k), as in PyTorch.
 
-use super::Init;
+use super::{Activation, Init};
 use crate::autograd::{ParamId, ParamStore, Tape, Var};
 use crate::ops;
 use crate::ops::conv::ConvGeometry;
@@ -51,6 +51,20 @@ impl Conv2d {
         let w = tape.param(self.weight);
         let b = self.bias.map(|b| tape.param(b));
         ops::conv2d(tape, x, w, b, self.geometry)
+    }
+
+    /// act(conv(x)): a rectifier is applied inside the convolution's node
+    /// ([`ops::conv::conv2d_rectified`]), any other activation as its own node.
+    pub fn forward_activated(&self, tape: &mut Tape, x: Var, act: Activation) -> Var {
+        let w = tape.param(self.weight);
+        let b = self.bias.map(|b| tape.param(b));
+        match act.rectifier() {
+            Some(r) => ops::conv::conv2d_rectified(tape, x, w, b, self.geometry, Some(r)),
+            None => {
+                let y = ops::conv2d(tape, x, w, b, self.geometry);
+                act.apply(tape, y)
+            }
+        }
     }
 }
 

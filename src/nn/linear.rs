@@ -1,6 +1,6 @@
 //! Fully connected layer y = x·Wᵀ + b with W: (out, in).
 
-use super::Init;
+use super::{Activation, Init};
 use crate::autograd::{ParamId, ParamStore, Tape, Var};
 use crate::ops;
 use crate::rng::StreamRng;
@@ -47,6 +47,27 @@ impl Linear {
         let w = tape.param(self.weight);
         let b = self.bias.map(|b| tape.param(b));
         ops::linear(tape, x, w, b)
+    }
+
+    /// act(layer(x)) with the output laid out as `shape` (B, …): a rectifier
+    /// is applied inside the layer's node ([`ops::linear_rectified_to`]), any
+    /// other activation as its own node.
+    pub fn forward_activated(
+        &self,
+        tape: &mut Tape,
+        x: Var,
+        shape: &[usize],
+        act: Activation,
+    ) -> Var {
+        let w = tape.param(self.weight);
+        let b = self.bias.map(|b| tape.param(b));
+        match act.rectifier() {
+            Some(r) => ops::linear_rectified_to(tape, x, w, b, shape, Some(r)),
+            None => {
+                let y = ops::linear_to(tape, x, w, b, shape);
+                act.apply(tape, y)
+            }
+        }
     }
 
     /// [`Linear::forward`] with the output laid out as `shape` (B, …) (see

@@ -11,6 +11,7 @@ use sparselabel_kernels::conv::{
 };
 
 use crate::autograd::{Backward, Grads, Op, Record, Tape, Values, Var};
+use crate::ops::Rectifier;
 use crate::tensor::Tensor;
 
 /// Stride and zero padding of a convolution (same along both axes).
@@ -28,6 +29,7 @@ pub struct Conv2d {
     w: Var,
     b: Option<Var>,
     shape: Conv2dShape,
+    act: Option<Rectifier>,
 }
 
 pub(crate) fn parents3(buf: &mut [Var; 3], x: Var, w: Var, b: Option<Var>) -> &[Var] {
@@ -41,6 +43,19 @@ pub(crate) fn parents3(buf: &mut [Var; 3], x: Var, w: Var, b: Option<Var>) -> &[
 
 /// Convolves x: (N, C, H, W) with w: (O, C, KH, KW) plus optional bias (O).
 pub fn conv2d(tape: &mut Tape, x: Var, w: Var, b: Option<Var>, geo: ConvGeometry) -> Var {
+    conv2d_rectified(tape, x, w, b, geo, None)
+}
+
+/// [`conv2d`] followed by an optional rectifier on the output, in the same node
+/// (see [`Rectifier`]).
+pub fn conv2d_rectified(
+    tape: &mut Tape,
+    x: Var,
+    w: Var,
+    b: Option<Var>,
+    geo: ConvGeometry,
+    act: Option<Rectifier>,
+) -> Var {
     let (xs, ws) = (tape.shape(x).to_vec(), tape.shape(w).to_vec());
     assert!(
         xs.len() == 4 && ws.len() == 4 && xs[1] == ws[1],
@@ -76,18 +91,64 @@ pub fn conv2d(tape: &mut Tape, x: Var, w: Var, b: Option<Var>, geo: ConvGeometry
         bias,
         out.data_mut(),
     );
+    if let Some(act) = act {
+        act.forward_par(out.data_mut());
+    }
     let mut buf = [x, w, w];
     let parents = parents3(&mut buf, x, w, b);
     let rec = Record {
-        name: "conv2d",
+        name: if act.is_some() {
+            "conv2d_rect"
+        } else {
+            "conv2d"
+        },
         parents,
         flops: shape.flops_forward(),
     };
-    tape.push(rec, out, || Op::Conv2d(Conv2d { x, w, b, shape }))
+    tape.push(rec, out, || {
+        Op::Conv2d(Conv2d {
+            x,
+            w,
+            b,
+            shape,
+            act,
+        })
+    })
 }
 
 impl Backward for Conv2d {
-    fn backward(&self, vals: &Values, _out: &Tensor, g: &Tensor, grads: &mut Grads) {
+    fn backward(&self, vals: &Values, out: &Tensor, g: &Tensor, grads: &mut Grads) {
+        match self.act {
+            None => self.conv_backward(vals, g, grads),
+            Some(act) => {
+                let mut gz = g.clone();
+                act.mask(out.data(), gz.data_mut());
+                self.conv_backward(vals, &gz, grads);
+            }
+        }
+    }
+
+    /// With a rectifier, its derivative is applied over g's own buffer.
+    fn backward_owned(
+        &self,
+        vals: &Values,
+        out: &Tensor,
+        mut g: Tensor,
+        grads: &mut Grads,
+    ) -> Option<Tensor> {
+        let act = match self.act {
+            Some(act) => act,
+            None => return Some(g),
+        };
+        act.mask(out.data(), g.data_mut());
+        self.conv_backward(vals, &g, grads);
+        None
+    }
+}
+
+impl Conv2d {
+    /// The gradients of the convolution given the gradient `g` at its output.
+    fn conv_backward(&self, vals: &Values, g: &Tensor, grads: &mut Grads) {
         let (vx, vw) = (vals.get(self.x), vals.get(self.w));
         if let Some(gx) = grads.acc(self.x, vals) {
             conv2d_backward_data(&self.shape, g.data(), vw.data(), gx);

@@ -6,7 +6,10 @@
 //! Derivatives: ∂x = g·W, ∂W = gᵀ·x, ∂b = Σ_rows g.
 
 use rayon::prelude::*;
+use sparselabel_kernels::elementwise as ew;
 use sparselabel_kernels::gemm::{sgemm, sgemm_uninit, Transpose};
+
+use crate::ops::activation::{PAR_CHUNK, PAR_MIN};
 
 use crate::autograd::{Backward, Grads, Op, Record, Tape, Values, Var};
 use crate::tensor::Tensor;
@@ -16,6 +19,47 @@ pub struct Linear {
     x: Var,
     w: Var,
     b: Option<Var>,
+    act: Option<Rectifier>,
+}
+
+/// A rectifier applied to a layer's own output, y = z for z ≥ 0 and slope·z below
+/// (slope 0: ReLU; 0 < slope < 1: leaky ReLU). Its derivative is read off the
+/// output (y > 0 exactly when z > 0), so the layer needs no separate activation
+/// node: one pass and one buffer fewer each way.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rectifier {
+    /// Slope below zero, in [0, 1).
+    pub slope: f32,
+}
+
+impl Rectifier {
+    /// y ← rect(y), on the calling thread (the same formulas as `ops::relu` and
+    /// `ops::leaky_relu`).
+    pub(crate) fn forward(self, y: &mut [f32]) {
+        if self.slope == 0.0 {
+            ew::relu_forward_in_place(y);
+        } else {
+            ew::leaky_relu_forward_in_place(y, self.slope);
+        }
+    }
+
+    /// [`Rectifier::forward`] in parallel chunks for large y.
+    pub(crate) fn forward_par(self, y: &mut [f32]) {
+        if y.len() >= PAR_MIN {
+            y.par_chunks_mut(PAR_CHUNK).for_each(|c| self.forward(c));
+        } else {
+            self.forward(y);
+        }
+    }
+
+    /// g ← g·rect'(z) from the output y (parallel for large g).
+    pub(crate) fn mask(self, y: &[f32], g: &mut [f32]) {
+        if self.slope == 0.0 {
+            ew::relu_backward_in_place(y, y, g);
+        } else {
+            ew::leaky_relu_backward_in_place(y, self.slope, y, g);
+        }
+    }
 }
 
 /// x·Wᵀ + b for x: (B, I), W: (O, I), optional b: (O); y: (B, O).
@@ -31,6 +75,24 @@ pub fn linear(tape: &mut Tape, x: Var, w: Var, b: Option<Var>) -> Var {
 /// row (e.g. (B, C, H, W) for a transposed convolution), instead of a reshape
 /// that would copy it.
 pub fn linear_to(tape: &mut Tape, x: Var, w: Var, b: Option<Var>, shape: &[usize]) -> Var {
+    linear_rectified_to(tape, x, w, b, shape, None)
+}
+
+/// [`linear_to`] followed by an optional rectifier on the output, in the same
+/// node: rect(x·Wᵀ + b).
+pub fn linear_rectified_to(
+    tape: &mut Tape,
+    x: Var,
+    w: Var,
+    b: Option<Var>,
+    shape: &[usize],
+    act: Option<Rectifier>,
+) -> Var {
+    assert!(
+        act.is_none_or(|a| (0.0..1.0).contains(&a.slope)),
+        "linear: rectifier slope {:?} outside [0, 1)",
+        act
+    );
     let (vx, vw) = (tape.value(x), tape.value(w));
     let rows = vx.shape().first().copied().unwrap_or(0);
     assert!(
@@ -45,7 +107,7 @@ pub fn linear_to(tape: &mut Tape, x: Var, w: Var, b: Option<Var>, shape: &[usize
         "linear: output shape {shape:?} does not hold {rows} rows of {outp}"
     );
     // x·Wᵀ straight into uninitialised memory (no zeroing, no read-back),
-    // then the bias added in one pass.
+    // then the bias and the rectifier in one pass.
     let mut out = product(
         Transpose::No,
         Transpose::Yes,
@@ -55,13 +117,13 @@ pub fn linear_to(tape: &mut Tape, x: Var, w: Var, b: Option<Var>, shape: &[usize
         (vx.data(), inp),
         (vw.data(), inp),
     );
-    if let Some(b) = b {
-        let vb = tape.value(b);
+    let bias = b.map(|b| tape.value(b));
+    if let Some(vb) = bias {
         assert_eq!(vb.shape(), &[outp], "linear: bias shape");
-        add_rows(&mut out, vb.data());
     }
+    finish_rows(&mut out, outp, bias.map(|vb| vb.data()), act);
     let out = Tensor::new(shape, out);
-    let flops = (2 * rows * inp * outp + rows * outp) as u64;
+    let flops = (2 * rows * inp * outp + rows * outp * (1 + act.is_some() as usize)) as u64;
     let parents_buf;
     let parents: &[Var] = match b {
         Some(bv) => {
@@ -75,17 +137,52 @@ pub fn linear_to(tape: &mut Tape, x: Var, w: Var, b: Option<Var>, shape: &[usize
     };
     tape.push(
         Record {
-            name: "linear",
+            name: if act.is_some() {
+                "linear_rect"
+            } else {
+                "linear"
+            },
             parents,
             flops,
         },
         out,
-        || Op::Linear(Linear { x, w, b }),
+        || Op::Linear(Linear { x, w, b, act }),
     )
 }
 
 impl Backward for Linear {
-    fn backward(&self, vals: &Values, _out: &Tensor, g: &Tensor, grads: &mut Grads) {
+    fn backward(&self, vals: &Values, out: &Tensor, g: &Tensor, grads: &mut Grads) {
+        match self.act {
+            None => self.affine_backward(vals, g, grads),
+            Some(act) => {
+                let mut gz = g.clone();
+                act.mask(out.data(), gz.data_mut());
+                self.affine_backward(vals, &gz, grads);
+            }
+        }
+    }
+
+    /// With a rectifier, its derivative is applied over g's own buffer.
+    fn backward_owned(
+        &self,
+        vals: &Values,
+        out: &Tensor,
+        mut g: Tensor,
+        grads: &mut Grads,
+    ) -> Option<Tensor> {
+        let act = match self.act {
+            Some(act) => act,
+            None => return Some(g),
+        };
+        act.mask(out.data(), g.data_mut());
+        self.affine_backward(vals, &g, grads);
+        None
+    }
+}
+
+impl Linear {
+    /// The gradients of x·Wᵀ + b given the gradient `g` at its output.
+    fn affine_backward(&self, vals: &Values, g: &Tensor, grads: &mut Grads) {
         let (vx, vw) = (vals.get(self.x), vals.get(self.w));
         let (rows, inp, outp) = (vx.shape()[0], vw.shape()[1], vw.shape()[0]);
         if grads.is_fresh(self.x) {
@@ -156,19 +253,28 @@ impl Backward for Linear {
     }
 }
 
-/// `y[i, :] += b` for every row of y, in parallel blocks of rows for large y
+/// `y[i, :] ← rect(y[i, :] + b)` for every row of y (each part optional), row by
+/// row so each row is read once, in parallel blocks of rows for large y
 /// (element-wise, so the split cannot change the result).
-fn add_rows(y: &mut [f32], b: &[f32]) {
-    let add = |blk: &mut [f32]| {
-        for row in blk.chunks_exact_mut(b.len()) {
-            sparselabel_kernels::elementwise::add_assign(row, b);
+fn finish_rows(y: &mut [f32], cols: usize, b: Option<&[f32]>, act: Option<Rectifier>) {
+    if b.is_none() && act.is_none() {
+        return;
+    }
+    let finish = |blk: &mut [f32]| {
+        for row in blk.chunks_exact_mut(cols) {
+            if let Some(b) = b {
+                ew::add_assign(row, b);
+            }
+            if let Some(act) = act {
+                act.forward(row);
+            }
         }
     };
-    if y.len() >= crate::ops::activation::PAR_MIN {
-        let rows = crate::ops::activation::PAR_CHUNK.div_ceil(b.len());
-        y.par_chunks_mut(rows * b.len()).for_each(add);
+    if y.len() >= PAR_MIN {
+        let rows = PAR_CHUNK.div_ceil(cols);
+        y.par_chunks_mut(rows * cols).for_each(finish);
     } else {
-        add(y);
+        finish(y);
     }
 }
 

@@ -43,6 +43,19 @@ fn grad_body<F: Fn(f32, f32) -> f32>(x: &[f32], y: &[f32], dy: &[f32], dx: &mut 
 }
 
 #[inline(always)]
+fn map_in_place_body<F: Fn(f32) -> f32>(y: &mut [f32], f: F) {
+    for y in y.iter_mut() {
+        *y = f(*y);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn map_in_place_avx2<F: Fn(f32) -> f32>(y: &mut [f32], f: F) {
+    map_in_place_body(y, f)
+}
+
+#[inline(always)]
 fn grad_in_place_body<F: Fn(f32, f32) -> f32>(x: &[f32], y: &[f32], g: &mut [f32], d: F) {
     for ((g, &x), &y) in g.iter_mut().zip(x).zip(y) {
         *g *= d(x, y);
@@ -170,4 +183,16 @@ fn grad_in_place_serial<F: Fn(f32, f32) -> f32>(x: &[f32], y: &[f32], g: &mut [f
         return;
     }
     grad_in_place_body(x, y, g, d)
+}
+
+/// `y[i] ← f(y[i])` on the calling thread (callers split long slices themselves).
+#[inline(always)]
+pub(crate) fn map_in_place<F: Fn(f32) -> f32>(y: &mut [f32], f: F) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU supports avx2 and fma (checked just above).
+        unsafe { map_in_place_avx2(y, f) };
+        return;
+    }
+    map_in_place_body(y, f)
 }
