@@ -158,13 +158,22 @@ impl SumMlp {
             _ => panic!("SumMlp::head: classes given to a network without y or vice versa"),
         };
         for l in 0..=self.hidden.len() {
-            if l > 0 {
-                h = self.hidden[l - 1].forward(tape, h);
+            match (l.checked_sub(1).map(|i| &self.hidden[i]), self.norms.get(l)) {
+                // A hidden layer straight into the activation: one node.
+                (Some(layer), None) => {
+                    let shape = [tape.shape(h)[0], layer.out_features];
+                    h = layer.forward_activated(tape, h, &shape, self.act);
+                }
+                (layer, norm) => {
+                    if let Some(layer) = layer {
+                        h = layer.forward(tape, h);
+                    }
+                    if let Some(bn) = norm {
+                        h = bn.forward_weighted(tape, h, weights);
+                    }
+                    h = self.act.apply(tape, h);
+                }
             }
-            if let Some(bn) = self.norms.get(l) {
-                h = bn.forward_weighted(tape, h, weights);
-            }
-            h = self.act.apply(tape, h);
         }
         self.out.forward(tape, h)
     }

@@ -45,10 +45,12 @@ impl Mlp {
     pub fn forward(&self, tape: &mut Tape, x: Var) -> Var {
         let mut h = x;
         for (i, layer) in self.layers.iter().enumerate() {
-            h = layer.forward(tape, h);
-            if i + 1 < self.layers.len() {
-                h = self.activation.apply(tape, h);
-            }
+            h = if i + 1 < self.layers.len() {
+                let shape = [tape.shape(h)[0], layer.out_features];
+                layer.forward_activated(tape, h, &shape, self.activation)
+            } else {
+                layer.forward(tape, h)
+            };
         }
         h
     }
