@@ -63,6 +63,27 @@ fn grad_ok_tol(
     );
 }
 
+/// The value of f(inputs) and the gradients of Σ f² with respect to each input:
+/// for checking that two graphs compute the same function the same way.
+fn value_and_grads(
+    inputs: &[Tensor],
+    f: &dyn Fn(&mut Tape, &[Var]) -> Var,
+) -> (Vec<f32>, Vec<Vec<f32>>) {
+    let store = empty();
+    let mut t = Tape::new(&store);
+    let v: Vec<Var> = inputs.iter().map(|a| t.input(a.clone())).collect();
+    let y = f(&mut t, &v);
+    let sq = ops::square(&mut t, y);
+    let loss = ops::sum_all(&mut t, sq);
+    let out = t.value(y).data().to_vec();
+    let g = t.backward(loss).unwrap();
+    let grads = v
+        .iter()
+        .map(|&i| g.input(i).unwrap().data().to_vec())
+        .collect();
+    (out, grads)
+}
+
 fn empty() -> ParamStore {
     ParamStore::new()
 }
@@ -167,30 +188,15 @@ fn matmul_and_linear() {
             &[x.clone(), w.clone(), bias.clone()],
             &|t, v| ops::linear_rectified_to(t, v[0], v[1], Some(v[2]), &[2, 2, 2, 3], rect),
         );
-        let run = |fused: bool| {
-            let store = empty();
-            let mut t = Tape::new(&store);
-            let v: Vec<Var> = [&x, &w, &bias]
-                .iter()
-                .map(|a| t.input((*a).clone()))
-                .collect();
-            let y = if fused {
-                ops::linear_rectified_to(&mut t, v[0], v[1], Some(v[2]), &[2, 12], rect)
-            } else {
-                let z = ops::linear(&mut t, v[0], v[1], Some(v[2]));
-                ops::leaky_relu(&mut t, z, slope)
-            };
-            let sq = ops::square(&mut t, y);
-            let loss = ops::sum_all(&mut t, sq);
-            let out = t.value(y).data().to_vec();
-            let g = t.backward(loss).unwrap();
-            let grads: Vec<Vec<f32>> = v
-                .iter()
-                .map(|&i| g.input(i).unwrap().data().to_vec())
-                .collect();
-            (out, grads)
-        };
-        assert_eq!(run(true), run(false), "slope {slope}");
+        let inputs = [x.clone(), w.clone(), bias.clone()];
+        let fused = value_and_grads(&inputs, &|t, v| {
+            ops::linear_rectified_to(t, v[0], v[1], Some(v[2]), &[2, 12], rect)
+        });
+        let unfused = value_and_grads(&inputs, &|t, v| {
+            let z = ops::linear(t, v[0], v[1], Some(v[2]));
+            ops::leaky_relu(t, z, slope)
+        });
+        assert_eq!(fused, unfused, "slope {slope}");
     }
 }
 
@@ -246,30 +252,15 @@ fn conv2d_shapes() {
                 &[x.clone(), wt.clone(), b.clone()],
                 &|t, v| ops::conv::conv2d_rectified(t, v[0], v[1], Some(v[2]), geo, rect),
             );
-            let run = |fused: bool| {
-                let store = empty();
-                let mut t = Tape::new(&store);
-                let v: Vec<Var> = [&x, &wt, &b]
-                    .iter()
-                    .map(|a| t.input((*a).clone()))
-                    .collect();
-                let y = if fused {
-                    ops::conv::conv2d_rectified(&mut t, v[0], v[1], Some(v[2]), geo, rect)
-                } else {
-                    let z = ops::conv2d(&mut t, v[0], v[1], Some(v[2]), geo);
-                    ops::leaky_relu(&mut t, z, slope)
-                };
-                let sq = ops::square(&mut t, y);
-                let loss = ops::sum_all(&mut t, sq);
-                let out = t.value(y).data().to_vec();
-                let g = t.backward(loss).unwrap();
-                let grads: Vec<Vec<f32>> = v
-                    .iter()
-                    .map(|&i| g.input(i).unwrap().data().to_vec())
-                    .collect();
-                (out, grads)
-            };
-            assert_eq!(run(true), run(false), "conv2d slope {slope}");
+            let inputs = [x.clone(), wt.clone(), b.clone()];
+            let fused = value_and_grads(&inputs, &|t, v| {
+                ops::conv::conv2d_rectified(t, v[0], v[1], Some(v[2]), geo, rect)
+            });
+            let unfused = value_and_grads(&inputs, &|t, v| {
+                let z = ops::conv2d(t, v[0], v[1], Some(v[2]), geo);
+                ops::leaky_relu(t, z, slope)
+            });
+            assert_eq!(fused, unfused, "conv2d slope {slope}");
         }
     }
 }

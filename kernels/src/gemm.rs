@@ -738,23 +738,24 @@ unsafe fn relayout_sgemm(
                         (b_blk, rsb, csb)
                     };
                     // SAFETY: every operand block is in bounds (above); C's columns
-                    // j0..j0+nj are part of the caller's C.
+                    // j0..j0+nj are part of the caller's C. The re-laid-out operands
+                    // are contiguous, so this call packs them directly.
                     unsafe {
-                        matrixmultiply::sgemm(
+                        raw_sgemm(
                             m,
-                            kb,
                             nj,
+                            kb,
                             alpha,
                             a_blk,
-                            rsa as isize,
-                            csa as isize,
+                            rsa,
+                            csa,
                             b_blk,
-                            rsb as isize,
-                            csb as isize,
+                            rsb,
+                            csb,
                             beta_p,
                             c.add(j0 * csc),
-                            rsc as isize,
-                            csc as isize,
+                            rsc,
+                            csc,
                         )
                     }
                 });

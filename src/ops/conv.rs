@@ -11,7 +11,7 @@ use sparselabel_kernels::conv::{
 };
 
 use crate::autograd::{Backward, Grads, Op, Record, Tape, Values, Var};
-use crate::ops::Rectifier;
+use crate::ops::rectifier::{rectified_backward, rectified_backward_owned, Rectifier};
 use crate::tensor::Tensor;
 
 /// Stride and zero padding of a convolution (same along both axes).
@@ -118,31 +118,17 @@ pub fn conv2d_rectified(
 
 impl Backward for Conv2d {
     fn backward(&self, vals: &Values, out: &Tensor, g: &Tensor, grads: &mut Grads) {
-        match self.act {
-            None => self.conv_backward(vals, g, grads),
-            Some(act) => {
-                let mut gz = g.clone();
-                act.mask(out.data(), gz.data_mut());
-                self.conv_backward(vals, &gz, grads);
-            }
-        }
+        rectified_backward(self.act, out, g, |g| self.conv_backward(vals, g, grads));
     }
 
-    /// With a rectifier, its derivative is applied over g's own buffer.
     fn backward_owned(
         &self,
         vals: &Values,
         out: &Tensor,
-        mut g: Tensor,
+        g: Tensor,
         grads: &mut Grads,
     ) -> Option<Tensor> {
-        let act = match self.act {
-            Some(act) => act,
-            None => return Some(g),
-        };
-        act.mask(out.data(), g.data_mut());
-        self.conv_backward(vals, &g, grads);
-        None
+        rectified_backward_owned(self.act, out, g, |g| self.conv_backward(vals, g, grads))
     }
 }
 

@@ -10,6 +10,7 @@ use sparselabel_kernels::elementwise as ew;
 use sparselabel_kernels::gemm::{sgemm, sgemm_uninit, Transpose};
 
 use crate::ops::activation::{PAR_CHUNK, PAR_MIN};
+use crate::ops::rectifier::{rectified_backward, rectified_backward_owned, Rectifier};
 
 use crate::autograd::{Backward, Grads, Op, Record, Tape, Values, Var};
 use crate::tensor::Tensor;
@@ -20,46 +21,6 @@ pub struct Linear {
     w: Var,
     b: Option<Var>,
     act: Option<Rectifier>,
-}
-
-/// A rectifier applied to a layer's own output, y = z for z ≥ 0 and slope·z below
-/// (slope 0: ReLU; 0 < slope < 1: leaky ReLU). Its derivative is read off the
-/// output (y > 0 exactly when z > 0), so the layer needs no separate activation
-/// node: one pass and one buffer fewer each way.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Rectifier {
-    /// Slope below zero, in [0, 1).
-    pub slope: f32,
-}
-
-impl Rectifier {
-    /// y ← rect(y), on the calling thread (the same formulas as `ops::relu` and
-    /// `ops::leaky_relu`).
-    pub(crate) fn forward(self, y: &mut [f32]) {
-        if self.slope == 0.0 {
-            ew::relu_forward_in_place(y);
-        } else {
-            ew::leaky_relu_forward_in_place(y, self.slope);
-        }
-    }
-
-    /// [`Rectifier::forward`] in parallel chunks for large y.
-    pub(crate) fn forward_par(self, y: &mut [f32]) {
-        if y.len() >= PAR_MIN {
-            y.par_chunks_mut(PAR_CHUNK).for_each(|c| self.forward(c));
-        } else {
-            self.forward(y);
-        }
-    }
-
-    /// g ← g·rect'(z) from the output y (parallel for large g).
-    pub(crate) fn mask(self, y: &[f32], g: &mut [f32]) {
-        if self.slope == 0.0 {
-            ew::relu_backward_in_place(y, y, g);
-        } else {
-            ew::leaky_relu_backward_in_place(y, self.slope, y, g);
-        }
-    }
 }
 
 /// x·Wᵀ + b for x: (B, I), W: (O, I), optional b: (O); y: (B, O).
@@ -152,31 +113,17 @@ pub fn linear_rectified_to(
 
 impl Backward for Linear {
     fn backward(&self, vals: &Values, out: &Tensor, g: &Tensor, grads: &mut Grads) {
-        match self.act {
-            None => self.affine_backward(vals, g, grads),
-            Some(act) => {
-                let mut gz = g.clone();
-                act.mask(out.data(), gz.data_mut());
-                self.affine_backward(vals, &gz, grads);
-            }
-        }
+        rectified_backward(self.act, out, g, |g| self.affine_backward(vals, g, grads));
     }
 
-    /// With a rectifier, its derivative is applied over g's own buffer.
     fn backward_owned(
         &self,
         vals: &Values,
         out: &Tensor,
-        mut g: Tensor,
+        g: Tensor,
         grads: &mut Grads,
     ) -> Option<Tensor> {
-        let act = match self.act {
-            Some(act) => act,
-            None => return Some(g),
-        };
-        act.mask(out.data(), g.data_mut());
-        self.affine_backward(vals, &g, grads);
-        None
+        rectified_backward_owned(self.act, out, g, |g| self.affine_backward(vals, g, grads))
     }
 }
 

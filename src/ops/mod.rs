@@ -12,6 +12,7 @@ pub mod losses;
 pub mod matmul;
 pub mod normalize;
 pub mod pool;
+pub mod rectifier;
 pub mod reduce;
 pub mod sample;
 pub mod shape;
@@ -26,7 +27,7 @@ pub use arith::{add, add_scalar, div, mul, mul_scalar, neg, sub};
 pub use batchnorm::batch_norm;
 pub use conv::conv2d;
 pub use conv_transpose::conv_transpose2d;
-pub use linear::{linear, linear_rectified_to, linear_to, Rectifier};
+pub use linear::{linear, linear_rectified_to, linear_to};
 pub use losses::{
     bce_with_logits, categorical_entropy, categorical_kl, cross_entropy, gaussian_log_density,
     kl_normal, kl_std_normal, squared_error,
@@ -34,6 +35,7 @@ pub use losses::{
 pub use matmul::matmul;
 pub use normalize::{clamp, dropout, l2_normalize_rows, mask};
 pub use pool::max_pool2d;
+pub use rectifier::Rectifier;
 pub use reduce::{logsumexp, mean, mean_all, sum, sum_all};
 pub use sample::{gaussian_sample, gumbel_softmax, straight_through};
 pub use shape::{concat, gather_rows, reshape, slice, split, tile, transpose};
