@@ -35,6 +35,9 @@ impl Default for AdamConfig {
     }
 }
 
+/// One parallel chunk of (weights, gradient), first moment, second moment.
+type Chunks<'a> = (((&'a mut [f32], &'a [f32]), &'a mut [f32]), &'a mut [f32]);
+
 /// The Adam optimiser and its moments.
 pub struct Adam {
     config: AdamConfig,
@@ -90,9 +93,7 @@ impl Optimizer for Adam {
                 step,
                 inv_sqrt_bc2,
             };
-            let update = |(((w, g), m), v): (((&mut [f32], &[f32]), &mut [f32]), &mut [f32])| {
-                adam_update(w, g, m, v, s)
-            };
+            let update = |(((w, g), m), v): Chunks| adam_update(w, g, m, v, s);
             let w = p.value.data_mut();
             if w.len() >= 2 * CHUNK {
                 w.par_chunks_mut(CHUNK)
