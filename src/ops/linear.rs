@@ -1,5 +1,6 @@
 //! Fused affine layer y = x·Wᵀ + b (PyTorch's weight layout, so checkpoints
-//! read naturally in Python).
+//! read naturally in Python), optionally followed in the same node by a
+//! rectifier (see [`crate::ops::rectifier`]).
 //!
 //! x: (B, I) (or (B, …) with I elements per row), W: (O, I), b: (O), y: (B, O)
 //! (or any (B, …) with O elements per row).
@@ -9,10 +10,9 @@ use rayon::prelude::*;
 use sparselabel_kernels::elementwise as ew;
 use sparselabel_kernels::gemm::{sgemm, sgemm_uninit, Transpose};
 
+use crate::autograd::{Backward, Grads, Op, Record, Tape, Values, Var};
 use crate::ops::activation::{PAR_CHUNK, PAR_MIN};
 use crate::ops::rectifier::{rectified_backward, rectified_backward_owned, Rectifier};
-
-use crate::autograd::{Backward, Grads, Op, Record, Tape, Values, Var};
 use crate::tensor::Tensor;
 
 /// A fused linear node.
