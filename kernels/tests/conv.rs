@@ -296,6 +296,10 @@ fn named_conv_cases() {
             conv(12, 3, 14, 13, 8, (3, 3), (1, 1), (1, 1)),
         ),
         (
+            "Cout 17 (dY transposed for the weight gradient), several images a group",
+            conv(9, 2, 10, 10, 17, (3, 3), (1, 1), (1, 1)),
+        ),
+        (
             "parallel pointwise",
             conv(12, 16, 12, 12, 24, (1, 1), (1, 1), (0, 0)),
         ),

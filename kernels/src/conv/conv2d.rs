@@ -16,6 +16,10 @@ use rayon::prelude::*;
 /// Calls whose total multiply-adds are below this run on the calling thread.
 const SERIAL_WORK: usize = 1 << 18;
 
+/// Rows of matrixmultiply's widest micro-panel: an A with at least this many rows is
+/// worth laying out column-major for the packing.
+const PANEL: usize = 16;
+
 /// At most this many batch chunks for the weight gradient (each holds a partial dW).
 const MAX_WEIGHT_CHUNKS: usize = 8;
 
@@ -553,16 +557,28 @@ pub(crate) fn weight_grad(s: &Conv2dShape, x: &[f32], dy: &[f32], dw: &mut [f32]
                 gemm(cout, k, p, 1.0, dyg, p, 1, xg, 1, p, beta, part, k, 1);
                 continue;
             }
-            let gathered = if g == 1 { 0 } else { cout * gp };
             let block = block_rows(s) * gp;
-            with_scratch(Slot::Conv, 2 * block + gathered, |buf| {
+            // From a full micro-panel of output channels on, dY goes in transposed
+            // (see below); fewer channels are copied as they are, or used in place.
+            let transposed = cout >= PANEL;
+            let staged = if transposed || g > 1 { cout * gp } else { 0 };
+            with_scratch(Slot::Conv, 2 * block + staged, |buf| {
                 let (rows_buf, rest) = buf.split_at_mut(block);
                 let (cols, dyt) = rest.split_at_mut(block);
-                let dyt: &[f32] = if g == 1 {
-                    dyg
+                // dY of the group as the product's A (Cout × G·P), with its strides.
+                let (dyt, rsa, csa): (&[f32], usize, usize) = if transposed {
+                    // (G·P × Cout), image by image: a column-major A packs with
+                    // contiguous copies where a row-major one is gathered one element
+                    // at a time (same packed values, so the same result).
+                    for (j, dy_j) in dyg.chunks_exact(y_len).enumerate() {
+                        transpose(dy_j, cout, p, p, &mut dyt[j * p * cout..(j + 1) * p * cout]);
+                    }
+                    (dyt, 1, cout)
+                } else if g == 1 {
+                    (dyg, gp, 1)
                 } else {
                     gather_columns(dyg, y_len, p, dyt, gp);
-                    dyt
+                    (dyt, gp, 1)
                 };
                 for (c0, c1, sub) in channel_blocks(s) {
                     let rows = sub.patch_len();
@@ -575,7 +591,7 @@ pub(crate) fn weight_grad(s: &Conv2dShape, x: &[f32], dy: &[f32], dw: &mut [f32]
                     // part[:, block] (Cout×rows) += dYg (Cout×G·P) · rows (G·P×rows)
                     let part_b = &mut part[c0 * taps..];
                     gemm(
-                        cout, rows, gp, 1.0, dyt, gp, 1, rows_buf, rows, 1, beta, part_b, k, 1,
+                        cout, rows, gp, 1.0, dyt, rsa, csa, rows_buf, rows, 1, beta, part_b, k, 1,
                     );
                 }
             });
