@@ -163,6 +163,43 @@ pub struct Directional {
     pub worst_relative: f64,
 }
 
+impl Directional {
+    /// Panics (naming `name`) unless every direction agrees within `rel`:
+    /// [`Directional::worst_relative`] < `rel`.
+    pub fn assert_within(&self, name: &str, rel: f64) {
+        assert!(
+            self.worst_relative < rel,
+            "{name}: autodiff {:?} vs central differences {:?}",
+            self.analytic,
+            self.numeric
+        );
+    }
+
+    /// Panics unless |analytic − numeric| ≤ rel·max(|analytic|, |numeric|) + abs
+    /// in every direction: for losses whose f32 rounding over 2ε is not small
+    /// against the derivatives (`abs` about one ULP of the loss / 2ε).
+    pub fn assert_within_abs(&self, name: &str, rel: f64, abs: f64) {
+        for (a, n) in self.analytic.iter().zip(&self.numeric) {
+            assert!(
+                (a - n).abs() <= rel * a.abs().max(n.abs()) + abs,
+                "{name}: autodiff {:?} vs central differences {:?}",
+                self.analytic,
+                self.numeric
+            );
+        }
+    }
+
+    /// Panics unless every directional derivative exceeds 1e-3 in size: a
+    /// vanishing one would make the agreement checks vacuous.
+    pub fn assert_informative(&self, name: &str) {
+        assert!(
+            self.analytic.iter().all(|a| a.abs() > 1e-3),
+            "{name}: a vanishing directional derivative checks nothing: {:?}",
+            self.analytic
+        );
+    }
+}
+
 /// Checks a whole model's scalar loss along random directions: for each of
 /// `directions` draws of a unit-norm v over every trainable parameter, the
 /// autodiff product ∇L·v is compared with a central difference of L along v.
