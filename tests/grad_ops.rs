@@ -471,16 +471,37 @@ fn batch_norm_train_and_eval() {
             &[x.clone()],
             &|t, v| bn.forward(t, v[0]),
         );
+        // x used again after the norm: its gradient is no longer fresh when the
+        // norm's backward runs, so the accumulating path is the one checked.
+        let twice = |t: &mut Tape, v: &[Var]| {
+            let y = bn.forward(t, v[0]);
+            ops::add(t, y, v[0])
+        };
+        grad_ok(
+            &format!("batch_norm train, x twice {shape:?}"),
+            &store,
+            &[x.clone()],
+            &twice,
+        );
         // Evaluation mode (running statistics are constants).
         store.get_mut(bn.params.running_mean).value = uniform(&[c], -0.2, 0.2, 31);
         store.get_mut(bn.params.running_var).value = uniform(&[c], 0.5, 2.0, 32);
         grad_ok(
             &format!("batch_norm eval {shape:?}"),
             &store,
-            &[x],
+            &[x.clone()],
             &|t, v| {
                 t.set_training(false);
                 bn.forward(t, v[0])
+            },
+        );
+        grad_ok(
+            &format!("batch_norm eval, x twice {shape:?}"),
+            &store,
+            &[x],
+            &|t, v| {
+                t.set_training(false);
+                twice(t, v)
             },
         );
     }

@@ -211,3 +211,34 @@ fn col_sum_of_a_large_matrix_keeps_the_per_column_order() {
         assert_eq!(got[j].to_bits(), (0.25 + total).to_bits(), "column {j}");
     }
 }
+
+/// The documented order of the f64 lane sums, in plain scalar code: lane i mod 8, then
+/// the fixed tree.
+fn wide_reference(x: &[f32], f: impl Fn(usize) -> f64) -> f64 {
+    let mut acc = [0.0f64; 8];
+    for i in 0..x.len() {
+        acc[i % 8] += f(i);
+    }
+    ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]))
+}
+
+proptest! {
+    /// The f64 lane sums follow their documented order bit for bit, and agree with a
+    /// sequential f64 sum to within f64 rounding.
+    #[test]
+    fn wide_sums_follow_their_order_and_match_naive(x in vecs(), mu in -10.0f64..10.0) {
+        let y: Vec<f32> = x.iter().map(|v| v * 0.5 - 0.25).collect();
+        let sum = reduce::sum_f64(&x);
+        prop_assert_eq!(sum.to_bits(), wide_reference(&x, |i| x[i] as f64).to_bits());
+        let dev = reduce::sum_sq_dev_f64(&x, mu);
+        let dev_ref = wide_reference(&x, |i| (x[i] as f64 - mu) * (x[i] as f64 - mu));
+        prop_assert_eq!(dev.to_bits(), dev_ref.to_bits());
+        let (s, d) = reduce::sum_and_dot_f64(&x, &y);
+        prop_assert_eq!(s.to_bits(), sum.to_bits());
+        prop_assert_eq!(d.to_bits(), wide_reference(&x, |i| (x[i] * y[i]) as f64).to_bits());
+        let abs: f64 = x.iter().map(|&v| (v as f64).abs()).sum();
+        prop_assert!((sum - naive::sum_naive(&x)).abs() <= 1e-12 * abs.max(1.0));
+        let seq: f64 = x.iter().map(|&v| (v as f64 - mu).powi(2)).sum();
+        prop_assert!((dev - seq).abs() <= 1e-12 * seq.max(1.0));
+    }
+}

@@ -16,6 +16,7 @@
 //! labelled one; the running variance is unbiased with S·Σw examples.
 
 use rayon::prelude::*;
+use sparselabel_kernels::reduce;
 
 use super::activation::PAR_MIN;
 use crate::autograd::{Backward, Grads, Op, ParamId, Record, Tape, Values, Var};
@@ -116,21 +117,11 @@ pub fn batch_norm_weighted(
                 .unzip(),
             (None, 1) => rows_stats(xd, n, c, count),
             (None, _) => per_channel(c, n * c * s, |ch| {
-                let mut sum = 0f64;
-                for i in 0..n {
-                    sum += xd[(i * c + ch) * s..(i * c + ch + 1) * s]
-                        .iter()
-                        .map(|&v| v as f64)
-                        .sum::<f64>();
-                }
+                // Images in order, each plane summed in f64 lanes.
+                let plane = |i: usize| &xd[(i * c + ch) * s..(i * c + ch + 1) * s];
+                let sum: f64 = (0..n).map(|i| reduce::sum_f64(plane(i))).sum();
                 let mu = sum / count;
-                let mut sq = 0f64;
-                for i in 0..n {
-                    sq += xd[(i * c + ch) * s..(i * c + ch + 1) * s]
-                        .iter()
-                        .map(|&v| (v as f64 - mu).powi(2))
-                        .sum::<f64>();
-                }
+                let sq: f64 = (0..n).map(|i| reduce::sum_sq_dev_f64(plane(i), mu)).sum();
                 (mu, sq / count)
             }),
         }
@@ -303,30 +294,30 @@ fn weighted_rows_stats(xd: &[f32], n: usize, c: usize, rp: &[f64]) -> (Vec<f64>,
     (mean, var)
 }
 
-impl Backward for BatchNorm {
-    fn backward(&self, vals: &Values, _out: &Tensor, g: &Tensor, grads: &mut Grads) {
-        let shape = vals.get(self.x).shape();
-        let (n, c, s) = dims(shape);
-        let (gd, hd) = (g.data(), self.x_hat.data());
-        // Per-channel Σg and Σg·x̂, in f64 and in a fixed order.
+impl BatchNorm {
+    /// Per-channel Σg and Σg·x̂ (in f64, in a fixed order); adds ∂β = Σg and
+    /// ∂γ = Σg·x̂ to their gradients.
+    fn sums(&self, vals: &Values, g: &[f32], grads: &mut Grads) -> (Vec<f64>, Vec<f64>) {
+        let (n, c, s) = dims(vals.get(self.x).shape());
+        let hd = self.x_hat.data();
         let mut sum_g = vec![0f64; c];
         let mut sum_gh = vec![0f64; c];
         if s == 1 {
-            for (gr, hr) in gd.chunks_exact(c).zip(hd.chunks_exact(c)) {
+            for (gr, hr) in g.chunks_exact(c).zip(hd.chunks_exact(c)) {
                 for ch in 0..c {
                     sum_g[ch] += gr[ch] as f64;
                     sum_gh[ch] += (gr[ch] * hr[ch]) as f64;
                 }
             }
         } else {
-            // Each channel in image order, as one serial loop would.
-            (sum_g, sum_gh) = per_channel(c, gd.len(), |ch| {
+            // Each channel in image order, each plane summed in f64 lanes.
+            (sum_g, sum_gh) = per_channel(c, g.len(), |ch| {
                 let (mut a, mut b) = (0f64, 0f64);
                 for i in 0..n {
-                    for k in (i * c + ch) * s..(i * c + ch + 1) * s {
-                        a += gd[k] as f64;
-                        b += (gd[k] * hd[k]) as f64;
-                    }
+                    let r = (i * c + ch) * s..(i * c + ch + 1) * s;
+                    let (pa, pb) = reduce::sum_and_dot_f64(&g[r.clone()], &hd[r]);
+                    a += pa;
+                    b += pb;
                 }
                 (a, b)
             });
@@ -341,73 +332,138 @@ impl Backward for BatchNorm {
                 gg[ch] += sum_gh[ch] as f32;
             }
         }
+        (sum_g, sum_gh)
+    }
+
+    /// Per channel: γ/σ and the two means subtracted from g (mean(g), mean(g·x̂)
+    /// unweighted; Σg·p_n, Σg·x̂·p_n per row when weighted, see [`Self::row_means`]).
+    fn scale_and_plain(
+        &self,
+        vals: &Values,
+        sums: &(Vec<f64>, Vec<f64>),
+    ) -> (Vec<f32>, Vec<(f32, f32)>) {
+        let (n, c, s) = dims(vals.get(self.x).shape());
         let gamma = vals.get(self.gamma).data();
-        if let Some(gx) = grads.acc(self.x, vals) {
-            let count = (n * s) as f64;
-            let scale: Vec<f32> = (0..c).map(|ch| gamma[ch] * self.inv_std[ch]).collect();
-            // Per-channel mean(g), mean(g·x̂) (unweighted), or Σg, Σg·x̂
-            // to be scaled by each row's p_n (weighted).
-            let plain: Vec<(f32, f32)> = (0..c)
-                .map(|ch| ((sum_g[ch] / count) as f32, (sum_gh[ch] / count) as f32))
-                .collect();
-            if s == 1 && self.training {
-                // (N, C) in training mode: row by row, the same arithmetic.
-                let mut mg = vec![0f32; c];
-                let mut mgh = vec![0f32; c];
-                let rows = gx.chunks_exact_mut(c).zip(gd.chunks_exact(c));
-                for (i, ((xr, gr), hr)) in rows.zip(hd.chunks_exact(c)).enumerate() {
-                    match self.row_p.as_ref().map(|rp| rp[i] as f64) {
-                        Some(p) => {
-                            for ch in 0..c {
-                                mg[ch] = (sum_g[ch] * p) as f32;
-                                mgh[ch] = (sum_gh[ch] * p) as f32;
-                            }
-                        }
-                        None if i == 0 => {
-                            for ch in 0..c {
-                                (mg[ch], mgh[ch]) = plain[ch];
-                            }
-                        }
-                        None => {}
-                    }
-                    for ch in 0..c {
-                        xr[ch] += scale[ch] * (gr[ch] - mg[ch] - hr[ch] * mgh[ch]);
-                    }
-                }
-                return;
+        let count = (n * s) as f64;
+        let scale = (0..c).map(|ch| gamma[ch] * self.inv_std[ch]).collect();
+        let plain = (0..c)
+            .map(|ch| ((sums.0[ch] / count) as f32, (sums.1[ch] / count) as f32))
+            .collect();
+        (scale, plain)
+    }
+
+    /// The means subtracted from row `i`'s gradient in channel `ch`.
+    fn row_means(
+        &self,
+        sums: &(Vec<f64>, Vec<f64>),
+        plain: &[(f32, f32)],
+        i: usize,
+        ch: usize,
+    ) -> (f32, f32) {
+        match &self.row_p {
+            Some(rp) => {
+                let p = rp[i] as f64;
+                ((sums.0[ch] * p) as f32, (sums.1[ch] * p) as f32)
             }
-            let image = |(i, ((xi, gi), hi)): (usize, ((&mut [f32], &[f32]), &[f32]))| {
-                let p = self.row_p.as_ref().map(|rp| rp[i] as f64);
-                for ch in 0..c {
-                    let (mg, mgh) = match p {
-                        Some(p) => ((sum_g[ch] * p) as f32, (sum_gh[ch] * p) as f32),
-                        None => plain[ch],
-                    };
-                    let sc = scale[ch];
-                    for k in ch * s..(ch + 1) * s {
-                        xi[k] += if self.training {
-                            sc * (gi[k] - mg - hi[k] * mgh)
-                        } else {
-                            sc * gi[k]
-                        };
-                    }
-                }
-            };
-            let len = c * s;
-            if gd.len() >= PAR_MIN {
-                gx.par_chunks_mut(len)
-                    .zip(gd.par_chunks(len))
-                    .zip(hd.par_chunks(len))
-                    .enumerate()
-                    .for_each(image);
-            } else {
-                gx.chunks_mut(len)
-                    .zip(gd.chunks(len))
-                    .zip(hd.chunks(len))
-                    .enumerate()
-                    .for_each(image);
-            }
+            None => plain[ch],
         }
+    }
+
+    /// ∂x of an (N, C, S) input with S > 1, image by image (in parallel for large
+    /// inputs): `dst += ∂x` from `g`, or, with `g` = `None`, `dst ← ∂x` computed
+    /// from the gradient already in `dst`. Each element's arithmetic is the same.
+    fn image_grads(
+        &self,
+        vals: &Values,
+        sums: &(Vec<f64>, Vec<f64>),
+        dst: &mut [f32],
+        g: Option<&[f32]>,
+    ) {
+        let (_, c, s) = dims(vals.get(self.x).shape());
+        let (scale, plain) = self.scale_and_plain(vals, sums);
+        let training = self.training;
+        let image = |(i, (di, hi)): (usize, (&mut [f32], &[f32]))| {
+            for ch in 0..c {
+                let r = ch * s..(ch + 1) * s;
+                let (mg, mgh) = self.row_means(sums, &plain, i, ch);
+                let sc = scale[ch];
+                let (d, h) = (&mut di[r.clone()], &hi[r.clone()]);
+                match (g, training) {
+                    (Some(g), true) => {
+                        let g = &g[i * c * s..][r];
+                        for ((o, &gv), &hv) in d.iter_mut().zip(g).zip(h) {
+                            *o += sc * (gv - mg - hv * mgh);
+                        }
+                    }
+                    (None, true) => {
+                        for (o, &hv) in d.iter_mut().zip(h) {
+                            *o = sc * (*o - mg - hv * mgh);
+                        }
+                    }
+                    (Some(g), false) => {
+                        let g = &g[i * c * s..][r];
+                        for (o, &gv) in d.iter_mut().zip(g) {
+                            *o += sc * gv;
+                        }
+                    }
+                    (None, false) => d.iter_mut().for_each(|o| *o *= sc),
+                }
+            }
+        };
+        let (len, hd) = (c * s, self.x_hat.data());
+        if dst.len() >= PAR_MIN {
+            dst.par_chunks_mut(len)
+                .zip(hd.par_chunks(len))
+                .enumerate()
+                .for_each(image);
+        } else {
+            dst.chunks_mut(len)
+                .zip(hd.chunks(len))
+                .enumerate()
+                .for_each(image);
+        }
+    }
+}
+
+impl Backward for BatchNorm {
+    fn backward(&self, vals: &Values, _out: &Tensor, g: &Tensor, grads: &mut Grads) {
+        let (_, c, s) = dims(vals.get(self.x).shape());
+        let (gd, hd) = (g.data(), self.x_hat.data());
+        let sums = self.sums(vals, gd, grads);
+        let Some(gx) = grads.acc(self.x, vals) else {
+            return;
+        };
+        if s == 1 && self.training {
+            // (N, C) in training mode: row by row, the same arithmetic.
+            let (scale, plain) = self.scale_and_plain(vals, &sums);
+            let rows = gx.chunks_exact_mut(c).zip(gd.chunks_exact(c));
+            for (i, ((xr, gr), hr)) in rows.zip(hd.chunks_exact(c)).enumerate() {
+                for ch in 0..c {
+                    let (mg, mgh) = self.row_means(&sums, &plain, i, ch);
+                    xr[ch] += scale[ch] * (gr[ch] - mg - hr[ch] * mgh);
+                }
+            }
+            return;
+        }
+        self.image_grads(vals, &sums, gx, Some(gd));
+    }
+
+    /// The input's first gradient is computed in g's buffer (no zeroed buffer).
+    fn backward_owned(
+        &self,
+        vals: &Values,
+        _out: &Tensor,
+        mut g: Tensor,
+        grads: &mut Grads,
+    ) -> Option<Tensor> {
+        let (_, _, s) = dims(vals.get(self.x).shape());
+        if s == 1 || !grads.is_fresh(self.x) {
+            return Some(g);
+        }
+        let sums = self.sums(vals, g.data(), grads);
+        self.image_grads(vals, &sums, g.data_mut(), None);
+        grads.add(self.x, g);
+        None
     }
 }
 

@@ -13,8 +13,10 @@
 
 pub mod naive;
 mod rows;
+mod wide;
 
 pub use rows::*;
+pub use wide::{sum_and_dot_f64, sum_f64, sum_sq_dev_f64};
 
 use crate::elementwise::dispatch as avx2;
 
