@@ -300,6 +300,18 @@ fn named_conv_cases() {
             conv(9, 2, 10, 10, 17, (3, 3), (1, 1), (1, 1)),
         ),
         (
+            "32 channels, padded, 9 images (direct weight gradient over batch chunks)",
+            conv(9, 3, 11, 10, 32, (3, 3), (1, 1), (1, 1)),
+        ),
+        (
+            "48 channels, stride 2 pad 1 (direct weight gradient, 3 vectors)",
+            conv(10, 2, 12, 12, 48, (4, 4), (2, 2), (1, 1)),
+        ),
+        (
+            "16 channels, 50 taps: only tiles of 2 (stays on the im2col path)",
+            conv(4, 2, 9, 9, 16, (5, 5), (1, 1), (2, 2)),
+        ),
+        (
             "parallel pointwise",
             conv(12, 16, 12, 12, 24, (1, 1), (1, 1), (0, 0)),
         ),

@@ -6,6 +6,7 @@
 //! the shape): measured on a 9×9 or 18×18 output, one wide GEMM runs ~1.5× faster than
 //! G narrow ones (less packing of W, no ragged edge tiles per image).
 
+use super::direct_weight;
 use super::im2col::{col2im_ld, im2col_ld};
 use super::Conv2dShape;
 use crate::gemm::{sgemm_strided, sgemm_strided_serial};
@@ -527,6 +528,11 @@ pub(crate) fn weight_grad(s: &Conv2dShape, x: &[f32], dy: &[f32], dw: &mut [f32]
     let chunks = weight_chunks(s);
     let per_chunk = s.batch.div_ceil(chunks);
     let chunks = s.batch.div_ceil(per_chunk);
+    if kind == Path::General {
+        if let Some(plan) = direct_weight::Plan::new(s) {
+            return direct_weight_grad(s, &plan, x, dy, per_chunk, chunks, dw);
+        }
+    }
     let mut partials = vec![0.0f32; chunks * cout * k];
     // One chunk (small calls, or a single image) may use the parallel product.
     let gemm: Gemm = if chunks == 1 {
@@ -608,4 +614,53 @@ pub(crate) fn weight_grad(s: &Conv2dShape, x: &[f32], dy: &[f32], dw: &mut [f32]
     for part in partials.chunks_exact(cout * k) {
         dw.iter_mut().zip(part).for_each(|(d, v)| *d += *v);
     }
+}
+
+/// [`weight_grad`] by the direct kernel ([`direct_weight`]): per batch chunk a partial
+/// dWᵀ (K × Cout) from zero, images in order; then `dw += partialᵀ` chunk by chunk.
+fn direct_weight_grad(
+    s: &Conv2dShape,
+    plan: &direct_weight::Plan,
+    x: &[f32],
+    dy: &[f32],
+    per_chunk: usize,
+    chunks: usize,
+    dw: &mut [f32],
+) {
+    let (k, p, cout) = (s.patch_len(), s.out_h() * s.out_w(), s.out_channels);
+    let (x_len, y_len) = (s.in_image_len(), s.out_image_len());
+    let padded = s.pad_h > 0 || s.pad_w > 0;
+    let xp_len = if padded { plan.padded_len(s) } else { 0 };
+    let mut partials = vec![0.0f32; chunks * k * cout];
+    let chunk_grad = |(c, part): (usize, &mut [f32])| {
+        let images = c * per_chunk..((c + 1) * per_chunk).min(s.batch);
+        with_scratch(Slot::Conv, p * cout + xp_len, |buf| {
+            let (dyt, xp) = buf.split_at_mut(p * cout);
+            for n in images {
+                transpose(&dy[n * y_len..(n + 1) * y_len], cout, p, p, dyt);
+                let x_n = &x[n * x_len..(n + 1) * x_len];
+                let xp: &[f32] = if padded {
+                    plan.pad(s, x_n, xp);
+                    xp
+                } else {
+                    x_n
+                };
+                plan.accumulate(xp, dyt, cout, part);
+            }
+        });
+    };
+    if chunks == 1 {
+        chunk_grad((0, &mut partials[..]));
+    } else {
+        partials
+            .par_chunks_mut(k * cout)
+            .enumerate()
+            .for_each(chunk_grad);
+    }
+    with_scratch(Slot::Conv, k * cout, |t| {
+        for part in partials.chunks_exact(k * cout) {
+            transpose(part, k, cout, cout, t);
+            dw.iter_mut().zip(t.iter()).for_each(|(d, v)| *d += *v);
+        }
+    });
 }
