@@ -6,7 +6,7 @@
 //! the shape): measured on a 9×9 or 18×18 output, one wide GEMM runs ~1.5× faster than
 //! G narrow ones (less packing of W, no ragged edge tiles per image).
 
-use super::direct_weight;
+use super::direct::Plan;
 use super::im2col::{col2im_ld, im2col_ld};
 use super::Conv2dShape;
 use crate::gemm::{sgemm_strided, sgemm_strided_serial};
@@ -266,6 +266,9 @@ pub(crate) fn forward_into(
             },
         ),
         Path::General => {
+            if let Some(plan) = Plan::new(s).filter(Plan::has_forward_tiles) {
+                return direct_forward(s, &plan, x, w, bias, y, beta);
+            }
             let group = group_len(s);
             per_group(
                 s.batch,
@@ -529,7 +532,7 @@ pub(crate) fn weight_grad(s: &Conv2dShape, x: &[f32], dy: &[f32], dw: &mut [f32]
     let per_chunk = s.batch.div_ceil(chunks);
     let chunks = s.batch.div_ceil(per_chunk);
     if kind == Path::General {
-        if let Some(plan) = direct_weight::Plan::new(s) {
+        if let Some(plan) = Plan::new(s).filter(Plan::has_weight_tiles) {
             return direct_weight_grad(s, &plan, x, dy, per_chunk, chunks, dw);
         }
     }
@@ -616,11 +619,11 @@ pub(crate) fn weight_grad(s: &Conv2dShape, x: &[f32], dy: &[f32], dw: &mut [f32]
     }
 }
 
-/// [`weight_grad`] by the direct kernel ([`direct_weight`]): per batch chunk a partial
+/// [`weight_grad`] by the direct kernel ([`super::direct`]): per batch chunk a partial
 /// dWᵀ (K × Cout) from zero, images in order; then `dw += partialᵀ` chunk by chunk.
 fn direct_weight_grad(
     s: &Conv2dShape,
-    plan: &direct_weight::Plan,
+    plan: &Plan,
     x: &[f32],
     dy: &[f32],
     per_chunk: usize,
@@ -645,7 +648,7 @@ fn direct_weight_grad(
                 } else {
                     x_n
                 };
-                plan.accumulate(xp, dyt, cout, part);
+                plan.weight_grad(xp, dyt, cout, part);
             }
         });
     };
@@ -663,4 +666,61 @@ fn direct_weight_grad(
             dw.iter_mut().zip(t.iter()).for_each(|(d, v)| *d += *v);
         }
     });
+}
+
+/// [`forward_into`] by the direct kernel ([`super::direct`]), image by image (in
+/// parallel for large calls): `yᵀ` in scratch, then transposed into y with `beta` and
+/// the bias.
+fn direct_forward(
+    s: &Conv2dShape,
+    plan: &Plan,
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    y: &mut [f32],
+    beta: f32,
+) {
+    let (k, p, cout) = (s.patch_len(), s.out_h() * s.out_w(), s.out_channels);
+    let (x_len, y_len) = (s.in_image_len(), s.out_image_len());
+    let mut wt = vec![0.0f32; k * cout];
+    transpose(w, cout, k, k, &mut wt);
+    let padded = s.pad_h > 0 || s.pad_w > 0;
+    let xp_len = if padded { plan.padded_len(s) } else { 0 };
+    let rows = plan.forward_rows();
+    let staged = if beta == 0.0 { 0 } else { cout * p };
+    let image = |(x_n, y_n): (&[f32], &mut [f32])| {
+        with_scratch(Slot::Conv, rows * cout + xp_len + staged, |buf| {
+            let (yt, rest) = buf.split_at_mut(rows * cout);
+            let (xp, tmp) = rest.split_at_mut(xp_len);
+            yt.fill(0.0);
+            let xp: &[f32] = if padded {
+                plan.pad(s, x_n, xp);
+                xp
+            } else {
+                x_n
+            };
+            plan.forward(xp, &wt, cout, yt);
+            if beta == 0.0 {
+                transpose(&yt[..p * cout], p, cout, cout, y_n);
+            } else {
+                transpose(&yt[..p * cout], p, cout, cout, tmp);
+                y_n.iter_mut()
+                    .zip(tmp.iter())
+                    .for_each(|(d, v)| *d = v + beta * *d);
+            }
+        });
+        if let Some(b) = bias {
+            add_bias(y_n, b, p);
+        }
+    };
+    let (x, y) = (&x[..s.batch * x_len], &mut y[..s.batch * y_len]);
+    if s.batch * cout * k * p < SERIAL_WORK {
+        x.chunks_exact(x_len)
+            .zip(y.chunks_exact_mut(y_len))
+            .for_each(image);
+    } else {
+        x.par_chunks_exact(x_len)
+            .zip(y.par_chunks_exact_mut(y_len))
+            .for_each(image);
+    }
 }

@@ -17,7 +17,7 @@
 //! ([`transposed`]). Naive direct-loop twins of every function live in [`naive`].
 
 mod conv2d;
-mod direct_weight;
+mod direct;
 mod im2col;
 pub mod naive;
 mod shape;
