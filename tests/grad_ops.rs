@@ -471,6 +471,41 @@ fn batch_norm_train_and_eval() {
             &[x.clone()],
             &|t, v| bn.forward(t, v[0]),
         );
+        // A rectifier inside the node: checked by differences, and equal, value and
+        // gradients (x, γ, β), to the norm followed by its own activation node.
+        for slope in [0.0, 0.2] {
+            let rect = Some(ops::Rectifier { slope });
+            grad_ok(
+                &format!("batch_norm_rectified {slope} {shape:?}"),
+                &store,
+                &[x.clone()],
+                &|t, v| ops::batchnorm::batch_norm_rectified(t, v[0], &bn.params, rect),
+            );
+            let run = |fused: bool| {
+                let mut t = Tape::new(&store);
+                let xv = t.input(x.clone());
+                let y = if fused {
+                    ops::batchnorm::batch_norm_rectified(&mut t, xv, &bn.params, rect)
+                } else {
+                    let z = bn.forward(&mut t, xv);
+                    ops::leaky_relu(&mut t, z, slope)
+                };
+                let sq = ops::square(&mut t, y);
+                let loss = ops::sum_all(&mut t, sq);
+                let out = t.value(y).data().to_vec();
+                let g = t.backward(loss).unwrap();
+                let grads: Vec<Vec<f32>> = [
+                    g.input(xv).unwrap(),
+                    g.param(bn.params.gamma).unwrap(),
+                    g.param(bn.params.beta).unwrap(),
+                ]
+                .iter()
+                .map(|t| t.data().to_vec())
+                .collect();
+                (out, grads)
+            };
+            assert_eq!(run(true), run(false), "slope {slope} {shape:?}");
+        }
         // x used again after the norm: its gradient is no longer fresh when the
         // norm's backward runs, so the accumulating path is the one checked.
         let twice = |t: &mut Tape, v: &[Var]| {

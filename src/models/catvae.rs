@@ -163,8 +163,7 @@ impl CatVae {
         let mut v = ops::reshape(tape, x, &[b, c, h, w]);
         for (conv, bn) in &self.encoder {
             v = conv.forward(tape, v);
-            v = bn.forward(tape, v);
-            v = self.act.apply(tape, v);
+            v = bn.forward_activated(tape, v, self.act);
         }
         let v = ops::reshape(tape, v, &[b, self.opts.feature_dim]);
         if self.opts.feature_norm {
@@ -188,8 +187,7 @@ impl CatVae {
         for (up, bn) in &self.decoder {
             v = up.forward(tape, v);
             if let Some(bn) = bn {
-                v = bn.forward(tape, v);
-                v = self.act.apply(tape, v);
+                v = bn.forward_activated(tape, v, self.act);
             }
         }
         let d: usize = self.image.iter().product();

@@ -1,6 +1,7 @@
 //! Batch normalisation layer (BatchNorm1d for (N, C), BatchNorm2d for
 //! (N, C, H, W)): γ = 1, β = 0, running mean 0, running variance 1.
 
+use super::Activation;
 use crate::autograd::{ParamStore, Tape, Var};
 use crate::ops;
 use crate::ops::batchnorm::BatchNormParams;
@@ -34,6 +35,18 @@ impl BatchNorm {
     /// Normalises x with batch statistics (training) or running ones (evaluation).
     pub fn forward(&self, tape: &mut Tape, x: Var) -> Var {
         ops::batch_norm(tape, x, &self.params)
+    }
+
+    /// [`forward`](Self::forward) then `act`; a ReLU or leaky ReLU runs inside the
+    /// batch-norm node ([`ops::batchnorm::batch_norm_rectified`]).
+    pub fn forward_activated(&self, tape: &mut Tape, x: Var, act: Activation) -> Var {
+        match act.rectifier() {
+            Some(r) => ops::batchnorm::batch_norm_rectified(tape, x, &self.params, Some(r)),
+            None => {
+                let y = self.forward(tape, x);
+                act.apply(tape, y)
+            }
+        }
     }
 
     /// As [`forward`](Self::forward) with per-row weights on the training

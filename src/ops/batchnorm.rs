@@ -19,6 +19,7 @@ use rayon::prelude::*;
 use sparselabel_kernels::reduce;
 
 use super::activation::PAR_MIN;
+use super::rectifier::Rectifier;
 use crate::autograd::{Backward, Grads, Op, ParamId, Record, Tape, Values, Var};
 use crate::tensor::Tensor;
 
@@ -32,6 +33,8 @@ pub struct BatchNorm {
     training: bool,
     /// p_n per row (weighted statistics), `None` for plain 1/(N·S).
     row_p: Option<Vec<f32>>,
+    /// Rectifier applied to the output in place (see [`batch_norm_rectified`]).
+    act: Option<Rectifier>,
 }
 
 /// The parameters and buffers of one batch-norm layer.
@@ -66,6 +69,18 @@ pub fn batch_norm(tape: &mut Tape, x: Var, p: &BatchNormParams) -> Var {
     batch_norm_weighted(tape, x, p, None)
 }
 
+/// As [`batch_norm`] followed by a rectifier, in one node: the rectifier runs
+/// over the normalised output in place and its derivative is read from the
+/// output's sign (values and gradients equal the two separate ops).
+pub fn batch_norm_rectified(
+    tape: &mut Tape,
+    x: Var,
+    p: &BatchNormParams,
+    act: Option<Rectifier>,
+) -> Var {
+    batch_norm_node(tape, x, p, None, act)
+}
+
 /// As [`batch_norm`], with the training statistics weighted per row by
 /// `weights` (N, non-negative, positive sum); `None` weighs rows equally.
 pub fn batch_norm_weighted(
@@ -73,6 +88,17 @@ pub fn batch_norm_weighted(
     x: Var,
     p: &BatchNormParams,
     weights: Option<&[f32]>,
+) -> Var {
+    batch_norm_node(tape, x, p, weights, None)
+}
+
+/// The batch-norm node: weighted statistics, then an optional rectifier.
+fn batch_norm_node(
+    tape: &mut Tape,
+    x: Var,
+    p: &BatchNormParams,
+    weights: Option<&[f32]>,
+    act: Option<Rectifier>,
 ) -> Var {
     let training = tape.is_training();
     let (gamma, beta) = (tape.param(p.gamma), tape.param(p.beta));
@@ -194,6 +220,9 @@ pub fn batch_norm_weighted(
                 .for_each(image);
         }
     }
+    if let Some(act) = act {
+        act.forward_par(out.data_mut());
+    }
     if training && tape.grad_enabled() {
         let store = tape.store();
         let m = p.momentum;
@@ -236,6 +265,7 @@ pub fn batch_norm_weighted(
                 inv_std,
                 training,
                 row_p: row_p.map(|rp| rp.iter().map(|&v| v as f32).collect()),
+                act,
             })
         },
     )
@@ -425,10 +455,12 @@ impl BatchNorm {
     }
 }
 
-impl Backward for BatchNorm {
-    fn backward(&self, vals: &Values, _out: &Tensor, g: &Tensor, grads: &mut Grads) {
+impl BatchNorm {
+    /// The backward of the normalisation itself, for the output gradient `gd`
+    /// (already through the rectifier's derivative, if any).
+    fn backward_plain(&self, vals: &Values, gd: &[f32], grads: &mut Grads) {
         let (_, c, s) = dims(vals.get(self.x).shape());
-        let (gd, hd) = (g.data(), self.x_hat.data());
+        let hd = self.x_hat.data();
         let sums = self.sums(vals, gd, grads);
         let Some(gx) = grads.acc(self.x, vals) else {
             return;
@@ -447,18 +479,36 @@ impl Backward for BatchNorm {
         }
         self.image_grads(vals, &sums, gx, Some(gd));
     }
+}
 
-    /// The input's first gradient is computed in g's buffer (no zeroed buffer).
+impl Backward for BatchNorm {
+    fn backward(&self, vals: &Values, out: &Tensor, g: &Tensor, grads: &mut Grads) {
+        match self.act {
+            None => self.backward_plain(vals, g.data(), grads),
+            Some(act) => {
+                let mut gz = g.clone();
+                act.mask(out.data(), gz.data_mut());
+                self.backward_plain(vals, gz.data(), grads);
+            }
+        }
+    }
+
+    /// The rectifier's derivative is applied over g's buffer; the input's first
+    /// gradient is then computed there too (no zeroed buffer).
     fn backward_owned(
         &self,
         vals: &Values,
-        _out: &Tensor,
+        out: &Tensor,
         mut g: Tensor,
         grads: &mut Grads,
     ) -> Option<Tensor> {
+        if let Some(act) = self.act {
+            act.mask(out.data(), g.data_mut());
+        }
         let (_, _, s) = dims(vals.get(self.x).shape());
         if s == 1 || !grads.is_fresh(self.x) {
-            return Some(g);
+            self.backward_plain(vals, g.data(), grads);
+            return None;
         }
         let sums = self.sums(vals, g.data(), grads);
         self.image_grads(vals, &sums, g.data_mut(), None);
