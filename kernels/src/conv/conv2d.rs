@@ -606,16 +606,23 @@ pub(crate) fn weight_grad(s: &Conv2dShape, x: &[f32], dy: &[f32], dw: &mut [f32]
             });
         }
     };
-    if chunks == 1 {
-        chunk_grad((0, &mut partials[..]));
-    } else {
-        partials
-            .par_chunks_mut(cout * k)
-            .enumerate()
-            .for_each(chunk_grad);
-    }
+    per_chunk_partial(&mut partials, cout * k, chunk_grad);
     for part in partials.chunks_exact(cout * k) {
         dw.iter_mut().zip(part).for_each(|(d, v)| *d += *v);
+    }
+}
+
+/// Runs `f((c, partial_c))` for each batch chunk's partial weight gradient (`len`
+/// elements each): in parallel when there are several, else with `f` free to use the
+/// parallel product itself.
+fn per_chunk_partial<F>(partials: &mut [f32], len: usize, f: F)
+where
+    F: Fn((usize, &mut [f32])) + Sync + Send,
+{
+    if partials.len() == len {
+        f((0, partials));
+    } else {
+        partials.par_chunks_mut(len).enumerate().for_each(f);
     }
 }
 
@@ -652,14 +659,7 @@ fn direct_weight_grad(
             }
         });
     };
-    if chunks == 1 {
-        chunk_grad((0, &mut partials[..]));
-    } else {
-        partials
-            .par_chunks_mut(k * cout)
-            .enumerate()
-            .for_each(chunk_grad);
-    }
+    per_chunk_partial(&mut partials, k * cout, chunk_grad);
     with_scratch(Slot::Conv, k * cout, |t| {
         for part in partials.chunks_exact(k * cout) {
             transpose(part, k, cout, cout, t);

@@ -400,6 +400,25 @@ mod tests {
         }
     }
 
+    /// The input value under tap (kh, kw) of output pixel (i, j) in channel ci (0 in the
+    /// padding).
+    fn tap_value(
+        s: &Conv2dShape,
+        x: &[f32],
+        ci: usize,
+        (i, j): (usize, usize),
+        (kh, kw): (usize, usize),
+    ) -> f32 {
+        let r = (i * s.stride_h + kh) as isize - s.pad_h as isize;
+        let c = (j * s.stride_w + kw) as isize - s.pad_w as isize;
+        let inside = r >= 0 && c >= 0 && (r as usize) < s.in_h && (c as usize) < s.in_w;
+        if inside {
+            x[(ci * s.in_h + r as usize) * s.in_w + c as usize]
+        } else {
+            0.0
+        }
+    }
+
     /// dWᵀ of one image by the documented order in scalar code: per element one FMA
     /// chain over the output pixels, from `acc`'s value.
     fn reference(s: &Conv2dShape, x: &[f32], dy: &[f32], acc: &mut [f32]) {
@@ -412,17 +431,7 @@ mod tests {
                         let mut a = acc[t * cout + co];
                         for i in 0..oh {
                             for j in 0..ow {
-                                let r = (i * s.stride_h + kh) as isize - s.pad_h as isize;
-                                let c = (j * s.stride_w + kw) as isize - s.pad_w as isize;
-                                let inside = r >= 0
-                                    && c >= 0
-                                    && (r as usize) < s.in_h
-                                    && (c as usize) < s.in_w;
-                                let xv = if inside {
-                                    x[(ci * s.in_h + r as usize) * s.in_w + c as usize]
-                                } else {
-                                    0.0
-                                };
+                                let xv = tap_value(s, x, ci, (i, j), (kh, kw));
                                 a = xv.mul_add(dy[(co * oh + i) * ow + j], a);
                             }
                         }
@@ -446,17 +455,7 @@ mod tests {
                     for ci in 0..s.in_channels {
                         for kh in 0..s.kernel_h {
                             for kw in 0..s.kernel_w {
-                                let r = (i * s.stride_h + kh) as isize - s.pad_h as isize;
-                                let c = (j * s.stride_w + kw) as isize - s.pad_w as isize;
-                                let inside = r >= 0
-                                    && c >= 0
-                                    && (r as usize) < s.in_h
-                                    && (c as usize) < s.in_w;
-                                let xv = if inside {
-                                    x[(ci * s.in_h + r as usize) * s.in_w + c as usize]
-                                } else {
-                                    0.0
-                                };
+                                let xv = tap_value(s, x, ci, (i, j), (kh, kw));
                                 let t = (ci * s.kernel_h + kh) * s.kernel_w + kw;
                                 a = xv.mul_add(w[co * k + t], a);
                             }
