@@ -113,17 +113,19 @@ impl Plan {
         // Lanes, and accumulators that leave room for the loaded operands (32 zmm, 16 ymm).
         let (lanes, budget) = if wide { (16, 24) } else { (8, 12) };
         let cout = s.out_channels;
-        if cout == 0 || cout % lanes != 0 {
+        if cout == 0 || !cout.is_multiple_of(lanes) {
             return None;
         }
         let vectors = cout / lanes;
-        let cv = [4, 3, 2, 1].into_iter().find(|c| vectors % c == 0)?;
+        let cv = [4, 3, 2, 1]
+            .into_iter()
+            .find(|&c| vectors.is_multiple_of(c))?;
         let k = s.patch_len();
         // Weight tiles must divide the taps; forward tiles may overrun the pixels (the
         // extra rows are computed from repeated bases and dropped).
         let weight_rt = TILES
             .into_iter()
-            .find(|&r| r * cv <= budget && k % r == 0)
+            .find(|&r| r * cv <= budget && k.is_multiple_of(r))
             .filter(|r| r * cv >= 6)
             .unwrap_or(0);
         let forward_rt = budget / cv;
@@ -335,6 +337,7 @@ unsafe fn tiles<V: Lanes>(k: &Kernel, acc: &mut [f32]) {
 /// One tile: rows `i0..i0 + RT` of `fixed` × `CV` vectors of channels from `co`, over
 /// every entry of `looped`. `acc` starts at the tile's first row (row stride `cout`).
 #[inline(always)]
+#[allow(clippy::needless_range_loop)] // index loops over the register tile read clearest
 unsafe fn tile<V: Lanes, const CV: usize, const RT: usize>(
     k: &Kernel,
     i0: usize,
