@@ -312,6 +312,10 @@ fn named_conv_cases() {
             conv(4, 2, 9, 9, 16, (5, 5), (1, 1), (2, 2)),
         ),
         (
+            "128+ taps, 5 channels, 20 images (batch-lanes forward, a partial block)",
+            conv(20, 16, 12, 11, 5, (3, 3), (1, 1), (1, 1)),
+        ),
+        (
             "parallel pointwise",
             conv(12, 16, 12, 12, 24, (1, 1), (1, 1), (0, 0)),
         ),
@@ -335,6 +339,10 @@ fn named_conv_transpose_cases() {
         (
             "catvae dec 2",
             convt(2, 64, 9, 9, 32, (4, 4), (2, 2), (1, 1), (0, 0)),
+        ),
+        (
+            "adjoint with 128 taps, 18 images (its data gradient is a batch-lanes forward)",
+            convt(18, 32, 6, 6, 8, (4, 4), (2, 2), (1, 1), (0, 0)),
         ),
         (
             "catvae dec 4 (Cout 1)",

@@ -6,6 +6,7 @@
 //! the shape): measured on a 9×9 or 18×18 output, one wide GEMM runs ~1.5× faster than
 //! G narrow ones (less packing of W, no ragged edge tiles per image).
 
+use super::batch_lanes::{Blocked, LANES};
 use super::direct::Plan;
 use super::im2col::{col2im_ld, im2col_ld};
 use super::Conv2dShape;
@@ -268,6 +269,9 @@ pub(crate) fn forward_into(
         Path::General => {
             if let Some(plan) = Plan::new(s).filter(Plan::has_forward_tiles) {
                 return direct_forward(s, &plan, x, w, bias, y, beta);
+            }
+            if let Some(bl) = Blocked::new(s) {
+                return blocked_forward(s, &bl, x, w, bias, y, beta);
             }
             let group = group_len(s);
             per_group(
@@ -722,5 +726,43 @@ fn direct_forward(
         x.par_chunks_exact(x_len)
             .zip(y.par_chunks_exact_mut(y_len))
             .for_each(image);
+    }
+}
+
+/// [`forward_into`] with the batch as SIMD lanes ([`super::batch_lanes`]): blocks of 16
+/// images, in parallel over blocks for large calls.
+fn blocked_forward(
+    s: &Conv2dShape,
+    bl: &Blocked,
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+    y: &mut [f32],
+    beta: f32,
+) {
+    let (k, p, cout) = (s.patch_len(), s.out_h() * s.out_w(), s.out_channels);
+    let (x_len, y_len) = (s.in_image_len(), s.out_image_len());
+    let (xl, yl) = bl.lens(s);
+    let block = |(xg, yg): (&[f32], &mut [f32])| {
+        with_scratch(Slot::Conv, xl + yl, |buf| {
+            let (xb, yb) = buf.split_at_mut(xl);
+            bl.gather(s, xg, xb);
+            bl.forward(s, xb, w, yb);
+            bl.scatter(s, yb, yg, beta);
+        });
+        if let Some(b) = bias {
+            yg.chunks_exact_mut(y_len)
+                .for_each(|y_i| add_bias(y_i, b, p));
+        }
+    };
+    let (x, y) = (&x[..s.batch * x_len], &mut y[..s.batch * y_len]);
+    if s.batch * cout * k * p < SERIAL_WORK {
+        x.chunks(LANES * x_len)
+            .zip(y.chunks_mut(LANES * y_len))
+            .for_each(block);
+    } else {
+        x.par_chunks(LANES * x_len)
+            .zip(y.par_chunks_mut(LANES * y_len))
+            .for_each(block);
     }
 }

@@ -376,10 +376,10 @@ unsafe fn tile<V: Lanes, const CV: usize, const RT: usize>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn shape(
+    pub(crate) fn shape(
         n: usize,
         ci: usize,
         h: usize,
@@ -448,7 +448,7 @@ mod tests {
 
     /// y of one image, transposed (P × Cout), by the documented order in scalar code:
     /// per element one FMA chain over the taps from zero.
-    fn forward_reference(s: &Conv2dShape, x: &[f32], w: &[f32]) -> Vec<f32> {
+    pub(crate) fn forward_reference(s: &Conv2dShape, x: &[f32], w: &[f32]) -> Vec<f32> {
         let (oh, ow, cout, k) = (s.out_h(), s.out_w(), s.out_channels, s.patch_len());
         let mut yt = vec![0.0f32; oh * ow * cout];
         for i in 0..oh {

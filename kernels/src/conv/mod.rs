@@ -16,6 +16,7 @@
 //! weight gradient a conv's weight gradient with the roles of x and dy swapped
 //! ([`transposed`]). Naive direct-loop twins of every function live in [`naive`].
 
+mod batch_lanes;
 mod conv2d;
 mod direct;
 mod im2col;
