@@ -1,4 +1,5 @@
-//! Convolution forward with the batch as the SIMD lanes: 16 images per vector.
+//! Convolution forward and weight gradient with the batch as the SIMD lanes: 16 images
+//! per vector.
 //!
 //! A block of 16 images is laid out as `xb[ci][r][c][image]` (zero border for the padding,
 //! zero lanes past the batch). Then `yb[co][oh][ow][image] = Σ_t W[co][t] ·
@@ -8,9 +9,15 @@
 //! channels, the tile's shape does not depend on the channel count, so 1-, 16- and
 //! 32-channel layers run as fast as wide ones, and nothing is packed or gathered.
 //!
-//! Order: each output is one FMA chain over the taps in (ci, kh, kw) order from zero, the
-//! order of [`super::direct`]'s forward, so the two give the same bits. AVX-512 only; the
-//! caller keeps another path elsewhere.
+//! The weight gradient keeps a tile of `RC` channels × up to 6 taps of one kernel row per
+//! image lane, `dW[co][t] += Σ_q dyb[co][q][image] · xb[tap t at pixel q][image]`: per
+//! pixel `RC` + 6 vector loads and no broadcast; the 16 lanes are summed at the end.
+//!
+//! Order: each forward output is one FMA chain over the taps in (ci, kh, kw) order from
+//! zero, the order of [`super::direct`]'s forward, so the two give the same bits. Each
+//! weight-gradient element is, per block, 16 FMA chains (one per image lane, pixels in
+//! row-major order) summed lane 0..16 in a fixed pairwise tree; the caller adds the blocks
+//! in order. AVX-512 only; the caller keeps another path elsewhere.
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
@@ -105,6 +112,143 @@ impl Blocked {
     }
 }
 
+impl Blocked {
+    /// Lays out up to 16 output gradients `dy` (each Cout × OH × OW) as
+    /// `dyb[co][oh][ow][image]` (OW columns, zero lanes past the batch).
+    pub(crate) fn gather_dy(&self, s: &Conv2dShape, dy: &[f32], dyb: &mut [f32]) {
+        dyb.fill(0.0);
+        for (img, dy_i) in dy.chunks_exact(s.out_image_len()).enumerate() {
+            for (e, &v) in dy_i.iter().enumerate() {
+                dyb[e * LANES + img] = v;
+            }
+        }
+    }
+
+    /// Elements of a block's output gradient in [`Blocked::gather_dy`]'s layout.
+    pub(crate) fn dy_len(&self, s: &Conv2dShape) -> usize {
+        s.out_image_len() * LANES
+    }
+
+    /// `dw (Cout × K) ← Σ_lanes Σ_q dyb · xb` for one block (overwrites `dw`).
+    pub(crate) fn weight_grad(&self, s: &Conv2dShape, xb: &[f32], dyb: &[f32], dw: &mut [f32]) {
+        let (xl, _) = self.lens(s);
+        assert!(xb.len() >= xl && dyb.len() >= self.dy_len(s));
+        assert!(dw.len() >= s.out_channels * s.patch_len());
+        // SAFETY: as in `forward`; every tap of every real output pixel lies in xb.
+        #[cfg(target_arch = "x86_64")]
+        unsafe {
+            weight_grad_avx512(self, s, xb, dyb, dw)
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn weight_grad_avx512(
+    b: &Blocked,
+    s: &Conv2dShape,
+    xb: &[f32],
+    dyb: &[f32],
+    dw: &mut [f32],
+) {
+    let cout = s.out_channels;
+    let mut co = 0;
+    while co < cout {
+        let step = match cout - co {
+            1 => 1,
+            2 | 3 => 2,
+            _ => 4,
+        };
+        for ci in 0..s.in_channels {
+            for kh in 0..s.kernel_h {
+                let mut kw = 0;
+                while kw < s.kernel_w {
+                    let taps = match s.kernel_w - kw {
+                        1 => 1,
+                        2 | 3 => 2,
+                        4 | 5 => 4,
+                        _ => 6,
+                    };
+                    let at = (ci, kh, kw);
+                    match (step, taps) {
+                        (1, 1) => weight_tile::<1, 1>(b, s, xb, dyb, dw, co, at),
+                        (1, 2) => weight_tile::<1, 2>(b, s, xb, dyb, dw, co, at),
+                        (1, 4) => weight_tile::<1, 4>(b, s, xb, dyb, dw, co, at),
+                        (1, _) => weight_tile::<1, 6>(b, s, xb, dyb, dw, co, at),
+                        (2, 1) => weight_tile::<2, 1>(b, s, xb, dyb, dw, co, at),
+                        (2, 2) => weight_tile::<2, 2>(b, s, xb, dyb, dw, co, at),
+                        (2, 4) => weight_tile::<2, 4>(b, s, xb, dyb, dw, co, at),
+                        (2, _) => weight_tile::<2, 6>(b, s, xb, dyb, dw, co, at),
+                        (_, 1) => weight_tile::<4, 1>(b, s, xb, dyb, dw, co, at),
+                        (_, 2) => weight_tile::<4, 2>(b, s, xb, dyb, dw, co, at),
+                        (_, 4) => weight_tile::<4, 4>(b, s, xb, dyb, dw, co, at),
+                        (_, _) => weight_tile::<4, 6>(b, s, xb, dyb, dw, co, at),
+                    }
+                    kw += taps;
+                }
+            }
+        }
+        co += step;
+    }
+}
+
+/// Sum of 16 lanes in a fixed pairwise tree.
+#[inline(always)]
+fn lane_tree(v: [f32; LANES]) -> f32 {
+    let mut a = v;
+    let mut n = LANES;
+    while n > 1 {
+        n /= 2;
+        for i in 0..n {
+            a[i] += a[i + n];
+        }
+    }
+    a[0]
+}
+
+/// dW for channels `co..co + RC` and taps `(ci, kh, kw..kw + RT)` of one block.
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // index loops over the register tile read clearest
+unsafe fn weight_tile<const RC: usize, const RT: usize>(
+    b: &Blocked,
+    s: &Conv2dShape,
+    xb: &[f32],
+    dyb: &[f32],
+    dw: &mut [f32],
+    co: usize,
+    (ci, kh, kw): (usize, usize, usize),
+) {
+    let (oh_n, ow_n) = (s.out_h(), s.out_w());
+    let (sh, sw) = (s.stride_h, s.stride_w);
+    let (x, d) = (xb.as_ptr(), dyb.as_ptr());
+    let mut acc = [[_mm512_setzero_ps(); RT]; RC];
+    for oh in 0..oh_n {
+        let xrow = x.add(((ci * b.hq + oh * sh + kh) * b.wq + kw) * LANES);
+        for ow in 0..ow_n {
+            let mut dv = [_mm512_setzero_ps(); RC];
+            for r in 0..RC {
+                dv[r] = _mm512_loadu_ps(d.add((((co + r) * oh_n + oh) * ow_n + ow) * LANES));
+            }
+            let xp = xrow.add(ow * sw * LANES);
+            for t in 0..RT {
+                let xv = _mm512_loadu_ps(xp.add(t * LANES));
+                for r in 0..RC {
+                    acc[r][t] = _mm512_fmadd_ps(xv, dv[r], acc[r][t]);
+                }
+            }
+        }
+    }
+    let k = s.patch_len();
+    let t0 = (ci * s.kernel_h + kh) * s.kernel_w + kw;
+    for r in 0..RC {
+        for t in 0..RT {
+            let mut lanes = [0.0f32; LANES];
+            _mm512_storeu_ps(lanes.as_mut_ptr(), acc[r][t]);
+            dw[(co + r) * k + t0 + t] = lane_tree(lanes);
+        }
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn forward_avx512(b: &Blocked, s: &Conv2dShape, xb: &[f32], w: &[f32], yb: &mut [f32]) {
@@ -176,6 +320,68 @@ unsafe fn channels<const RC: usize>(
 mod tests {
     use super::*;
     use crate::conv::direct::tests::{forward_reference, shape};
+
+    #[test]
+    fn weight_gradient_follows_the_documented_order_bit_for_bit() {
+        if !std::arch::is_x86_feature_detected!("avx512f") {
+            return;
+        }
+        // Kernel widths through every tap run (6, 4, 2, 1); channel tiles 4, 2, 1.
+        for (s, images) in [
+            (shape(1, 16, 9, 5, 3, 1, 1), 5),
+            (shape(1, 8, 10, 3, 4, 2, 1), 16),
+            (shape(1, 4, 12, 7, 6, 1, 0), 11),
+            (shape(1, 6, 8, 2, 5, 1, 2), 2),
+        ] {
+            let bl = Blocked::new(&s).expect("AVX-512 and 128+ taps");
+            let (k, cout) = (s.patch_len(), s.out_channels);
+            let (oh, ow) = (s.out_h(), s.out_w());
+            let x: Vec<f32> = (0..images * s.in_image_len())
+                .map(|i| ((i * 37 % 101) as f32 - 50.0) / 17.0)
+                .collect();
+            let dy: Vec<f32> = (0..images * s.out_image_len())
+                .map(|i| ((i * 53 % 97) as f32 - 48.0) / 13.0)
+                .collect();
+            let (xl, _) = bl.lens(&s);
+            let (mut xb, mut dyb) = (vec![0.0; xl], vec![0.0; bl.dy_len(&s)]);
+            bl.gather(&s, &x, &mut xb);
+            bl.gather_dy(&s, &dy, &mut dyb);
+            let mut got = vec![0.0; cout * k];
+            bl.weight_grad(&s, &xb, &dyb, &mut got);
+            for co in 0..cout {
+                for t in 0..k {
+                    let (ci, kh, kw) = (
+                        t / (s.kernel_h * s.kernel_w),
+                        t / s.kernel_w % s.kernel_h,
+                        t % s.kernel_w,
+                    );
+                    let mut lanes = [0.0f32; LANES];
+                    for (img, lane) in lanes.iter_mut().enumerate().take(images) {
+                        let x_i = &x[img * s.in_image_len()..(img + 1) * s.in_image_len()];
+                        for i in 0..oh {
+                            for j in 0..ow {
+                                let xv = crate::conv::direct::tests::tap_value(
+                                    &s,
+                                    x_i,
+                                    ci,
+                                    (i, j),
+                                    (kh, kw),
+                                );
+                                let d = dy[img * s.out_image_len() + (co * oh + i) * ow + j];
+                                *lane = xv.mul_add(d, *lane);
+                            }
+                        }
+                    }
+                    let want = lane_tree(lanes);
+                    assert_eq!(
+                        got[co * k + t].to_bits(),
+                        want.to_bits(),
+                        "{s:?} channel {co} tap {t}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn blocks_follow_the_documented_order_bit_for_bit() {

@@ -267,7 +267,7 @@ pub(crate) fn forward_into(
             },
         ),
         Path::General => {
-            if let Some(plan) = Plan::new(s).filter(Plan::has_forward_tiles) {
+            if let Some(plan) = Plan::new(s).filter(Plan::is_wide) {
                 return direct_forward(s, &plan, x, w, bias, y, beta);
             }
             if let Some(bl) = Blocked::new(s) {
@@ -536,7 +536,14 @@ pub(crate) fn weight_grad(s: &Conv2dShape, x: &[f32], dy: &[f32], dw: &mut [f32]
     let per_chunk = s.batch.div_ceil(chunks);
     let chunks = s.batch.div_ceil(per_chunk);
     if kind == Path::General {
-        if let Some(plan) = Plan::new(s).filter(Plan::has_weight_tiles) {
+        // Channel lanes when a tile is wide, else batch lanes, else channel lanes.
+        let plan = Plan::new(s);
+        if !plan.as_ref().is_some_and(Plan::is_wide) {
+            if let Some(bl) = Blocked::new(s) {
+                return blocked_weight_grad(s, &bl, x, dy, dw);
+            }
+        }
+        if let Some(plan) = plan.filter(Plan::has_weight_tiles) {
             return direct_weight_grad(s, &plan, x, dy, per_chunk, chunks, dw);
         }
     }
@@ -764,5 +771,31 @@ fn blocked_forward(
         x.par_chunks(LANES * x_len)
             .zip(y.par_chunks_mut(LANES * y_len))
             .for_each(block);
+    }
+}
+
+/// [`weight_grad`] with the batch as SIMD lanes ([`super::batch_lanes`]): a partial dW per
+/// block of 16 images (in parallel), then `dw += partial` block by block.
+fn blocked_weight_grad(s: &Conv2dShape, bl: &Blocked, x: &[f32], dy: &[f32], dw: &mut [f32]) {
+    let len = s.out_channels * s.patch_len();
+    let (x_len, y_len) = (s.in_image_len(), s.out_image_len());
+    let (xl, _) = bl.lens(s);
+    let dyl = bl.dy_len(s);
+    let (x, dy) = (&x[..s.batch * x_len], &dy[..s.batch * y_len]);
+    let mut partials = vec![0.0f32; s.batch.div_ceil(LANES) * len];
+    partials
+        .par_chunks_mut(len)
+        .zip(x.par_chunks(LANES * x_len))
+        .zip(dy.par_chunks(LANES * y_len))
+        .for_each(|((part, xg), dyg)| {
+            with_scratch(Slot::Conv, xl + dyl, |buf| {
+                let (xb, dyb) = buf.split_at_mut(xl);
+                bl.gather(s, xg, xb);
+                bl.gather_dy(s, dyg, dyb);
+                bl.weight_grad(s, xb, dyb, part);
+            });
+        });
+    for part in partials.chunks_exact(len) {
+        dw.iter_mut().zip(part).for_each(|(d, v)| *d += *v);
     }
 }

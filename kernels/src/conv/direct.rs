@@ -165,12 +165,14 @@ impl Plan {
         self.weight_rt > 0
     }
 
-    /// True when the forward pass is worth running here: with fewer than 48 output
-    /// channels a tile has at most 2 vectors, so it broadcasts one input value per 2
-    /// FMAs, and that costs more than the GEMM's packing (measured at batch 200 on
-    /// AVX-512: 32 channels 6×6, 129 against 148 GFLOP/s; 64 channels 4×4 stride 2,
-    /// 180 against 123).
-    pub(crate) fn has_forward_tiles(&self) -> bool {
+    /// True when a tile holds 3 or more vectors of output channels (48+ channels on
+    /// AVX-512). With fewer, a tile broadcasts one input value per 2 FMAs, which costs
+    /// more than the alternatives: measured at batch 200 on AVX-512, 32 channels 6×6
+    /// forward 129 GFLOP/s here against 148 for the GEMM and 165 for the batch-lane
+    /// kernel, weight gradient 132–137 against 161–167 (batch lanes); 64 channels 4×4
+    /// stride 2 forward 180 against 123 (GEMM) and 178 (batch lanes), weight gradient
+    /// 149–170 against 127 (batch lanes).
+    pub(crate) fn is_wide(&self) -> bool {
         self.cv * self.lanes >= 48
     }
 
@@ -405,7 +407,7 @@ pub(super) mod tests {
 
     /// The input value under tap (kh, kw) of output pixel (i, j) in channel ci (0 in the
     /// padding).
-    fn tap_value(
+    pub(crate) fn tap_value(
         s: &Conv2dShape,
         x: &[f32],
         ci: usize,
