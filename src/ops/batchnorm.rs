@@ -173,8 +173,9 @@ fn batch_norm_node(
         .map(|v| (1.0 / (v + p.eps as f64).sqrt()) as f32)
         .collect();
     let (gd, bd) = (tape.value(gamma).data(), tape.value(beta).data());
-    let mut x_hat = Tensor::zeros(vx.shape());
-    let mut out = Tensor::zeros(vx.shape());
+    // Every element of both is written below.
+    let mut x_hat = Tensor::for_overwrite(vx.shape());
+    let mut out = Tensor::for_overwrite(vx.shape());
     let mu32: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
     if s == 1 {
         // (N, C): row by row, the same arithmetic per element.
@@ -197,9 +198,13 @@ fn batch_norm_node(
             for ch in 0..c {
                 let r = ch * s..(ch + 1) * s;
                 let (mu, is) = (mu32[ch], inv_std[ch]);
-                for ((h, y), &v) in hi[r.clone()].iter_mut().zip(&mut yi[r.clone()]).zip(&xi[r]) {
+                let yr = &mut yi[r.clone()];
+                for ((h, y), &v) in hi[r.clone()].iter_mut().zip(yr.iter_mut()).zip(&xi[r]) {
                     *h = (v - mu) * is;
                     *y = gd[ch] * *h + bd[ch];
+                }
+                if let Some(act) = act {
+                    act.forward(yr);
                 }
             }
         };
@@ -220,7 +225,7 @@ fn batch_norm_node(
                 .for_each(image);
         }
     }
-    if let Some(act) = act {
+    if let (Some(act), 1) = (act, s) {
         act.forward_par(out.data_mut());
     }
     if training && tape.grad_enabled() {

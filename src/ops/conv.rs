@@ -77,7 +77,8 @@ pub fn conv2d_rectified(
     if let Err(e) = shape.validate() {
         panic!("conv2d: {e}");
     }
-    let mut out = Tensor::zeros(&[
+    // conv2d_forward overwrites every element.
+    let mut out = Tensor::for_overwrite(&[
         shape.batch,
         shape.out_channels,
         shape.out_h(),

@@ -42,6 +42,16 @@ impl Tensor {
         }
     }
 
+    /// A tensor of `shape` whose every element the caller writes before reading any:
+    /// its contents are unspecified until then (stale pooled values or zeros), which
+    /// saves the zeroing pass of [`Tensor::zeros`].
+    pub fn for_overwrite(shape: &[usize]) -> Tensor {
+        Tensor {
+            shape: Shape::from(shape),
+            data: pool::for_overwrite(numel(shape)),
+        }
+    }
+
     /// A tensor of `shape` filled with `value`.
     pub fn full(shape: &[usize], value: f32) -> Tensor {
         Tensor {

@@ -51,6 +51,29 @@ pub fn filled(n: usize, value: f32) -> Vec<f32> {
     vec![value; n]
 }
 
+/// A buffer of `n` values that the caller overwrites completely before anything reads
+/// it: a pooled buffer keeps its stale contents (no zeroing pass); a fresh one is zeros.
+pub fn for_overwrite(n: usize) -> Vec<f32> {
+    if n >= MIN_POOLED {
+        let reused = {
+            let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+            let v = pool.by_len.get_mut(&n).and_then(|list| list.pop());
+            if v.is_some() {
+                pool.bytes -= n * 4;
+            }
+            v
+        };
+        if let Some(mut v) = reused {
+            // SAFETY: `give` keeps only buffers whose length was their capacity, so all
+            // `n` elements were initialised, and clearing a Vec<f32> leaves its memory
+            // as it was.
+            unsafe { v.set_len(n) };
+            return v;
+        }
+    }
+    vec![0.0; n]
+}
+
 /// An empty buffer with room for `n` values, reused from the pool when one of
 /// that capacity is free: for outputs built by `extend`/`push` (tile, gather).
 pub fn with_capacity(n: usize) -> Vec<f32> {
@@ -67,7 +90,8 @@ pub fn with_capacity(n: usize) -> Vec<f32> {
 /// Returns a buffer to the pool (or frees it).
 pub fn give(mut v: Vec<f32>) {
     let cap = v.capacity();
-    if cap < MIN_POOLED {
+    // Only fully initialised buffers (see `for_overwrite`).
+    if cap < MIN_POOLED || v.len() != cap {
         return;
     }
     v.clear();
@@ -94,5 +118,34 @@ mod tests {
         assert!(w.iter().all(|&x| x == 0.0));
         let f = filled(n, 2.5);
         assert!(f.iter().all(|&x| x == 2.5));
+    }
+
+    #[test]
+    fn buffers_for_overwrite_have_the_length_asked_and_only_whole_buffers_are_kept() {
+        // A length no other test uses, so the pool's other users cannot interfere.
+        let n = MIN_POOLED + 11;
+        let v = for_overwrite(n);
+        assert_eq!(v.len(), n);
+        give(v);
+        let w = for_overwrite(n);
+        assert_eq!(w.len(), n);
+        // A buffer with spare capacity is freed, not pooled: its tail was never written.
+        let mut part = Vec::with_capacity(n + 5);
+        part.resize(n, 1.0f32);
+        let before = POOL
+            .lock()
+            .unwrap()
+            .by_len
+            .get(&(n + 5))
+            .map_or(0, |l| l.len());
+        give(part);
+        let after = POOL
+            .lock()
+            .unwrap()
+            .by_len
+            .get(&(n + 5))
+            .map_or(0, |l| l.len());
+        assert_eq!(before, after);
+        drop(w);
     }
 }

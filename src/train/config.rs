@@ -510,7 +510,7 @@ pub const PRESETS: &[Preset] = &[
         summary: "Vengalil & Sinha: conv beta-VAE + softmax head, no labels; 10 warm-up epochs, then 5 iterations of 1 epoch, each after <= 30 questions (simulated oracle) about the decoded centres of 20 GMM clusters and of sub-clusters of unclean ones",
         paper: "93.9 % after 5 iterations (10-30 labels each)",
         wall_time: "~5 min on 2 cores",
-        measured: "94.33 +/- 0.65 % test after 5 iterations with 150 labels asked (seeds 1-3: 94.47, 93.62, 94.89 %; 4.9 min each)",
+        measured: "94.26 +/- 0.42 % test after 5 iterations with 150 labels asked (seeds 1-3: 94.73, 94.14, 93.91 %; 5-6.6 min each)",
         config: vengalil_clustervae_mnist,
     },
     Preset {
