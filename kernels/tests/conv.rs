@@ -316,6 +316,10 @@ fn named_conv_cases() {
             conv(20, 16, 12, 11, 5, (3, 3), (1, 1), (1, 1)),
         ),
         (
+            "128+ taps, no border, whole tiles, 20 images (batch-lanes layouts by transposes)",
+            conv(20, 4, 11, 12, 5, (7, 7), (1, 1), (0, 0)),
+        ),
+        (
             "parallel pointwise",
             conv(12, 16, 12, 12, 24, (1, 1), (1, 1), (0, 0)),
         ),

@@ -23,6 +23,7 @@
 use std::arch::x86_64::*;
 
 use super::Conv2dShape;
+use crate::transpose::transpose;
 
 /// Images per block (f32 lanes of an AVX-512 vector).
 pub(crate) const LANES: usize = 16;
@@ -67,6 +68,12 @@ impl Blocked {
 
     /// Lays out up to 16 images `x` (each Cin × H × W) as `xb` (zero elsewhere).
     pub(crate) fn gather(&self, s: &Conv2dShape, x: &[f32], xb: &mut [f32]) {
+        let full = x.len() == LANES * s.in_image_len();
+        if full && self.hq == s.in_h && self.wq == s.in_w {
+            // No border: the layout is the block's transpose (16 × Cin·H·W).
+            let n = s.in_image_len();
+            return transpose(x, LANES, n, n, &mut xb[..n * LANES]);
+        }
         xb.fill(0.0);
         let (h, w) = (s.in_h, s.in_w);
         for (img, x_i) in x.chunks_exact(s.in_image_len()).enumerate() {
@@ -86,6 +93,11 @@ impl Blocked {
     /// `y ← yb + beta·y`.
     pub(crate) fn scatter(&self, s: &Conv2dShape, yb: &[f32], y: &mut [f32], beta: f32) {
         let (oh, ow) = (s.out_h(), s.out_w());
+        let n = s.out_image_len();
+        if y.len() == LANES * n && self.owp == ow && beta == 0.0 {
+            // No padded columns: the block's outputs are yb's transpose.
+            return transpose(&yb[..n * LANES], n, LANES, LANES, y);
+        }
         for (img, y_i) in y.chunks_exact_mut(s.out_image_len()).enumerate() {
             for (row, y_row) in y_i.chunks_exact_mut(ow).enumerate() {
                 // row = co·OH + oh, the same index in yb's row order.
@@ -116,6 +128,10 @@ impl Blocked {
     /// Lays out up to 16 output gradients `dy` (each Cout × OH × OW) as
     /// `dyb[co][oh][ow][image]` (OW columns, zero lanes past the batch).
     pub(crate) fn gather_dy(&self, s: &Conv2dShape, dy: &[f32], dyb: &mut [f32]) {
+        let n = s.out_image_len();
+        if dy.len() == LANES * n {
+            return transpose(dy, LANES, n, n, &mut dyb[..n * LANES]);
+        }
         dyb.fill(0.0);
         for (img, dy_i) in dy.chunks_exact(s.out_image_len()).enumerate() {
             for (e, &v) in dy_i.iter().enumerate() {
@@ -332,6 +348,8 @@ mod tests {
             (shape(1, 8, 10, 3, 4, 2, 1), 16),
             (shape(1, 4, 12, 7, 6, 1, 0), 11),
             (shape(1, 6, 8, 2, 5, 1, 2), 2),
+            // A full block with no border: the transposing layouts.
+            (shape(1, 3, 11, 5, 7, 1, 0), 16),
         ] {
             let bl = Blocked::new(&s).expect("AVX-512 and 128+ taps");
             let (k, cout) = (s.patch_len(), s.out_channels);
@@ -394,6 +412,8 @@ mod tests {
             (shape(1, 8, 10, 3, 4, 2, 1), 16),
             (shape(1, 4, 12, 1, 6, 1, 0), 3),
             (shape(1, 32, 5, 6, 2, 2, 0), 9),
+            // A full block with no border and whole tiles: the transposing layouts.
+            (shape(1, 3, 11, 5, 7, 1, 0), 16),
         ] {
             let bl = Blocked::new(&s).expect("AVX-512 and 128+ taps");
             let (k, cout, p) = (s.patch_len(), s.out_channels, s.out_h() * s.out_w());
