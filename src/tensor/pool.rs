@@ -33,43 +33,35 @@ pub fn zeroed(n: usize) -> Vec<f32> {
 
 /// A buffer of `n` copies of `value`.
 pub fn filled(n: usize, value: f32) -> Vec<f32> {
-    if n >= MIN_POOLED {
-        let reused = {
-            let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
-            let v = pool.by_len.get_mut(&n).and_then(|list| list.pop());
-            if v.is_some() {
-                pool.bytes -= n * 4;
-            }
-            v
-        };
-        if let Some(mut v) = reused {
-            v.clear();
-            v.resize(n, value);
-            return v;
-        }
+    if let Some(mut v) = take(n) {
+        v.clear();
+        v.resize(n, value);
+        return v;
     }
     vec![value; n]
+}
+
+/// A pooled (empty) buffer of capacity `n`, if one is free.
+fn take(n: usize) -> Option<Vec<f32>> {
+    if n < MIN_POOLED {
+        return None;
+    }
+    let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+    let v = pool.by_len.get_mut(&n).and_then(|list| list.pop());
+    if v.is_some() {
+        pool.bytes -= n * 4;
+    }
+    v
 }
 
 /// A buffer of `n` values that the caller overwrites completely before anything reads
 /// it: a pooled buffer keeps its stale contents (no zeroing pass); a fresh one is zeros.
 pub fn for_overwrite(n: usize) -> Vec<f32> {
-    if n >= MIN_POOLED {
-        let reused = {
-            let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
-            let v = pool.by_len.get_mut(&n).and_then(|list| list.pop());
-            if v.is_some() {
-                pool.bytes -= n * 4;
-            }
-            v
-        };
-        if let Some(mut v) = reused {
-            // SAFETY: `give` keeps only buffers whose length was their capacity, so all
-            // `n` elements were initialised, and clearing a Vec<f32> leaves its memory
-            // as it was.
-            unsafe { v.set_len(n) };
-            return v;
-        }
+    if let Some(mut v) = take(n) {
+        // SAFETY: `give` keeps only buffers whose length was their capacity, so all `n`
+        // elements were initialised, and clearing a Vec<f32> leaves its memory as it was.
+        unsafe { v.set_len(n) };
+        return v;
     }
     vec![0.0; n]
 }
@@ -77,14 +69,7 @@ pub fn for_overwrite(n: usize) -> Vec<f32> {
 /// An empty buffer with room for `n` values, reused from the pool when one of
 /// that capacity is free: for outputs built by `extend`/`push` (tile, gather).
 pub fn with_capacity(n: usize) -> Vec<f32> {
-    if n >= MIN_POOLED {
-        let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(v) = pool.by_len.get_mut(&n).and_then(|list| list.pop()) {
-            pool.bytes -= n * 4;
-            return v;
-        }
-    }
-    Vec::with_capacity(n)
+    take(n).unwrap_or_else(|| Vec::with_capacity(n))
 }
 
 /// Returns a buffer to the pool (or frees it).

@@ -337,6 +337,13 @@ mod tests {
     use super::*;
     use crate::conv::direct::tests::{forward_reference, shape};
 
+    /// Deterministic values in about [-3, 3] (`a`, `b` pick the pattern).
+    fn values(n: usize, a: usize, b: usize) -> Vec<f32> {
+        (0..n)
+            .map(|i| ((i * a % b) as f32 - (b / 2) as f32) / 17.0)
+            .collect()
+    }
+
     #[test]
     fn weight_gradient_follows_the_documented_order_bit_for_bit() {
         if !std::arch::is_x86_feature_detected!("avx512f") {
@@ -354,12 +361,8 @@ mod tests {
             let bl = Blocked::new(&s).expect("AVX-512 and 128+ taps");
             let (k, cout) = (s.patch_len(), s.out_channels);
             let (oh, ow) = (s.out_h(), s.out_w());
-            let x: Vec<f32> = (0..images * s.in_image_len())
-                .map(|i| ((i * 37 % 101) as f32 - 50.0) / 17.0)
-                .collect();
-            let dy: Vec<f32> = (0..images * s.out_image_len())
-                .map(|i| ((i * 53 % 97) as f32 - 48.0) / 13.0)
-                .collect();
+            let x = values(images * s.in_image_len(), 37, 101);
+            let dy = values(images * s.out_image_len(), 53, 97);
             let (xl, _) = bl.lens(&s);
             let (mut xb, mut dyb) = (vec![0.0; xl], vec![0.0; bl.dy_len(&s)]);
             bl.gather(&s, &x, &mut xb);
@@ -417,12 +420,8 @@ mod tests {
         ] {
             let bl = Blocked::new(&s).expect("AVX-512 and 128+ taps");
             let (k, cout, p) = (s.patch_len(), s.out_channels, s.out_h() * s.out_w());
-            let x: Vec<f32> = (0..images * s.in_image_len())
-                .map(|i| ((i * 37 % 101) as f32 - 50.0) / 17.0)
-                .collect();
-            let w: Vec<f32> = (0..cout * k)
-                .map(|i| ((i * 53 % 97) as f32 - 48.0) / 13.0)
-                .collect();
+            let x = values(images * s.in_image_len(), 37, 101);
+            let w = values(cout * k, 53, 97);
             let (xl, yl) = bl.lens(&s);
             let (mut xb, mut yb) = (vec![0.0; xl], vec![0.0; yl]);
             bl.gather(&s, &x, &mut xb);
