@@ -7,6 +7,12 @@
 //!   boundaries depend only on the shape) whose partial sums are added in chunk order,
 //!   so the result is bit-identical for any number of threads.
 //!
+//! Two direct kernels skip im2col and packing where they measured faster (the choice
+//! depends only on the shape and the CPU, so results never depend on the thread count):
+//! `direct`, output channels as SIMD lanes, for forwards and weight gradients with 48+
+//! output channels; `batch_lanes`, 16 images per AVX-512 vector, for narrower layers
+//! with 128+ taps. Data gradients (and so transposed-conv forwards) stay on GEMM + col2im.
+//!
 //! Two special cases skip im2col: a 1×1 kernel with stride 1 and no padding (cols_n is
 //! X_n itself), and a kernel covering the whole unpadded input (1×1 output: the whole
 //! batch is one GEMM, e.g. the 9×9 conv on a 9×9 input).
