@@ -418,10 +418,9 @@ impl BatchNorm {
         let (scale, plain) = self.scale_and_plain(vals, sums);
         let training = self.training;
         let image = |(i, (di, hi)): (usize, (&mut [f32], &[f32]))| {
-            for ch in 0..c {
+            for (ch, &sc) in scale.iter().enumerate() {
                 let r = ch * s..(ch + 1) * s;
                 let (mg, mgh) = self.row_means(sums, &plain, i, ch);
-                let sc = scale[ch];
                 let (d, h) = (&mut di[r.clone()], &hi[r.clone()]);
                 match (g, training) {
                     (Some(g), true) => {
