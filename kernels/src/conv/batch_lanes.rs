@@ -170,11 +170,7 @@ unsafe fn weight_grad_avx512(
     let cout = s.out_channels;
     let mut co = 0;
     while co < cout {
-        let step = match cout - co {
-            1 => 1,
-            2 | 3 => 2,
-            _ => 4,
-        };
+        let step = channel_tile(cout - co);
         for ci in 0..s.in_channels {
             for kh in 0..s.kernel_h {
                 let mut kw = 0;
@@ -205,6 +201,15 @@ unsafe fn weight_grad_avx512(
             }
         }
         co += step;
+    }
+}
+
+/// Output channels in the next tile when `left` remain: 4, else 2, else 1.
+fn channel_tile(left: usize) -> usize {
+    match left {
+        1 => 1,
+        2 | 3 => 2,
+        _ => 4,
     }
 }
 
@@ -271,11 +276,7 @@ unsafe fn forward_avx512(b: &Blocked, s: &Conv2dShape, xb: &[f32], w: &[f32], yb
     let cout = s.out_channels;
     let mut co = 0;
     while co < cout {
-        let step = match cout - co {
-            1 => 1,
-            2 | 3 => 2,
-            _ => 4,
-        };
+        let step = channel_tile(cout - co);
         match step {
             1 => channels::<1>(b, s, xb, w, yb, co),
             2 => channels::<2>(b, s, xb, w, yb, co),

@@ -699,7 +699,7 @@ fn direct_forward(
     let xp_len = if padded { plan.padded_len(s) } else { 0 };
     let rows = plan.forward_rows();
     let staged = if beta == 0.0 { 0 } else { cout * p };
-    let image = |(x_n, y_n): (&[f32], &mut [f32])| {
+    let image = |_: Gemm, _: usize, x_n: &[f32], y_n: &mut [f32]| {
         with_scratch(Slot::Conv, rows * cout + xp_len + staged, |buf| {
             let (yt, rest) = buf.split_at_mut(rows * cout);
             let (xp, tmp) = rest.split_at_mut(xp_len);
@@ -724,16 +724,7 @@ fn direct_forward(
             add_bias(y_n, b, p);
         }
     };
-    let (x, y) = (&x[..s.batch * x_len], &mut y[..s.batch * y_len]);
-    if s.batch * cout * k * p < SERIAL_WORK {
-        x.chunks_exact(x_len)
-            .zip(y.chunks_exact_mut(y_len))
-            .for_each(image);
-    } else {
-        x.par_chunks_exact(x_len)
-            .zip(y.par_chunks_exact_mut(y_len))
-            .for_each(image);
-    }
+    per_group(s.batch, 1, cout * k * p, x, x_len, y, y_len, image);
 }
 
 /// [`forward_into`] with the batch as SIMD lanes ([`super::batch_lanes`]): blocks of 16
@@ -750,7 +741,7 @@ fn blocked_forward(
     let (k, p, cout) = (s.patch_len(), s.out_h() * s.out_w(), s.out_channels);
     let (x_len, y_len) = (s.in_image_len(), s.out_image_len());
     let (xl, yl) = bl.lens(s);
-    let block = |(xg, yg): (&[f32], &mut [f32])| {
+    let block = |_: Gemm, _: usize, xg: &[f32], yg: &mut [f32]| {
         with_scratch(Slot::Conv, xl + yl, |buf| {
             let (xb, yb) = buf.split_at_mut(xl);
             bl.gather(s, xg, xb);
@@ -762,16 +753,7 @@ fn blocked_forward(
                 .for_each(|y_i| add_bias(y_i, b, p));
         }
     };
-    let (x, y) = (&x[..s.batch * x_len], &mut y[..s.batch * y_len]);
-    if s.batch * cout * k * p < SERIAL_WORK {
-        x.chunks(LANES * x_len)
-            .zip(y.chunks_mut(LANES * y_len))
-            .for_each(block);
-    } else {
-        x.par_chunks(LANES * x_len)
-            .zip(y.par_chunks_mut(LANES * y_len))
-            .for_each(block);
-    }
+    per_group(s.batch, LANES, cout * k * p, x, x_len, y, y_len, block);
 }
 
 /// [`weight_grad`] with the batch as SIMD lanes ([`super::batch_lanes`]): a partial dW per
