@@ -320,6 +320,14 @@ fn named_conv_cases() {
             conv(20, 4, 11, 12, 5, (7, 7), (1, 1), (0, 0)),
         ),
         (
+            "16 input channels, 576 taps, 18 images (batch-lanes data gradient, partial block)",
+            conv(18, 16, 13, 12, 16, (6, 6), (1, 1), (0, 0)),
+        ),
+        (
+            "20 input channels, stride 2 pad 1, 16 images (batch-lanes data gradient, 16 + 4)",
+            conv(16, 20, 10, 9, 32, (4, 4), (2, 2), (1, 1)),
+        ),
+        (
             "parallel pointwise",
             conv(12, 16, 12, 12, 24, (1, 1), (1, 1), (0, 0)),
         ),
@@ -347,6 +355,10 @@ fn named_conv_transpose_cases() {
         (
             "adjoint with 128 taps, 18 images (its data gradient is a batch-lanes forward)",
             convt(18, 32, 6, 6, 8, (4, 4), (2, 2), (1, 1), (0, 0)),
+        ),
+        (
+            "catvae dec 3, 17 images (its forward is a batch-lanes data gradient, with bias)",
+            convt(17, 32, 9, 8, 16, (6, 6), (1, 1), (0, 0), (0, 0)),
         ),
         (
             "catvae dec 4 (Cout 1)",

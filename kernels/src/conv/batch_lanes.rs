@@ -128,16 +128,7 @@ impl Blocked {
     /// Lays out up to 16 output gradients `dy` (each Cout × OH × OW) as
     /// `dyb[co][oh][ow][image]` (OW columns, zero lanes past the batch).
     pub(crate) fn gather_dy(&self, s: &Conv2dShape, dy: &[f32], dyb: &mut [f32]) {
-        let n = s.out_image_len();
-        if dy.len() == LANES * n {
-            return transpose(dy, LANES, n, n, &mut dyb[..n * LANES]);
-        }
-        dyb.fill(0.0);
-        for (img, dy_i) in dy.chunks_exact(s.out_image_len()).enumerate() {
-            for (e, &v) in dy_i.iter().enumerate() {
-                dyb[e * LANES + img] = v;
-            }
-        }
+        to_lanes(dy, s.out_image_len(), dyb);
     }
 
     /// Elements of a block's output gradient in [`Blocked::gather_dy`]'s layout.
@@ -154,6 +145,33 @@ impl Blocked {
         #[cfg(target_arch = "x86_64")]
         unsafe {
             weight_grad_avx512(self, s, xb, dyb, dw)
+        }
+    }
+}
+
+/// Lays out up to 16 images of `n` elements each as `lanes[e][image]` (zero lanes past
+/// the batch).
+pub(crate) fn to_lanes(images: &[f32], n: usize, lanes: &mut [f32]) {
+    if images.len() == LANES * n {
+        return transpose(images, LANES, n, n, &mut lanes[..n * LANES]);
+    }
+    lanes[..n * LANES].fill(0.0);
+    for (img, src) in images.chunks_exact(n).enumerate() {
+        for (e, &v) in src.iter().enumerate() {
+            lanes[e * LANES + img] = v;
+        }
+    }
+}
+
+/// The inverse of [`to_lanes`] for the images present: `images ← lanes + beta·images`.
+pub(crate) fn from_lanes(lanes: &[f32], n: usize, images: &mut [f32], beta: f32) {
+    if images.len() == LANES * n && beta == 0.0 {
+        return transpose(&lanes[..n * LANES], n, LANES, LANES, images);
+    }
+    for (img, dst) in images.chunks_exact_mut(n).enumerate() {
+        for (e, d) in dst.iter_mut().enumerate() {
+            let v = lanes[e * LANES + img];
+            *d = if beta == 0.0 { v } else { v + beta * *d };
         }
     }
 }

@@ -6,7 +6,8 @@
 //! the shape): measured on a 9×9 or 18×18 output, one wide GEMM runs ~1.5× faster than
 //! G narrow ones (less packing of W, no ragged edge tiles per image).
 
-use super::batch_lanes::{Blocked, LANES};
+use super::batch_lanes::{from_lanes, to_lanes, Blocked, LANES};
+use super::batch_lanes_data::BlockedData;
 use super::direct::Plan;
 use super::im2col::{col2im_ld, im2col_ld};
 use super::Conv2dShape;
@@ -427,6 +428,9 @@ pub(crate) fn backward_data_into(
             },
         ),
         Path::General => {
+            if let Some(bd) = BlockedData::new(s) {
+                return blocked_backward_data(s, &bd, dy, w, dx, beta, bias);
+            }
             let group = group_len(s);
             per_group(
                 s.batch,
@@ -780,4 +784,35 @@ fn blocked_weight_grad(s: &Conv2dShape, bl: &Blocked, x: &[f32], dy: &[f32], dw:
     for part in partials.chunks_exact(len) {
         dw.iter_mut().zip(part).for_each(|(d, v)| *d += *v);
     }
+}
+
+/// [`backward_data_into`] with the batch as SIMD lanes ([`super::batch_lanes_data`]):
+/// blocks of 16 images, in parallel over blocks for large calls;
+/// `dx ← data gradient + beta·dx`, plus the bias per channel when given.
+fn blocked_backward_data(
+    s: &Conv2dShape,
+    bd: &BlockedData,
+    dy: &[f32],
+    w: &[f32],
+    dx: &mut [f32],
+    beta: f32,
+    bias: Option<&[f32]>,
+) {
+    let (x_len, y_len) = (s.in_image_len(), s.out_image_len());
+    let plane = s.in_h * s.in_w;
+    let wt = BlockedData::weights(s, w);
+    let work = s.out_channels * s.patch_len() * s.out_h() * s.out_w();
+    let block = |_: Gemm, _: usize, dyg: &[f32], dxg: &mut [f32]| {
+        with_scratch(Slot::Conv, (x_len + y_len) * LANES, |buf| {
+            let (dyb, dxb) = buf.split_at_mut(y_len * LANES);
+            to_lanes(dyg, y_len, dyb);
+            bd.data_grad(s, dyb, &wt, dxb);
+            from_lanes(dxb, x_len, dxg, beta);
+        });
+        if let Some(b) = bias {
+            dxg.chunks_exact_mut(x_len)
+                .for_each(|dx_i| add_bias(dx_i, b, plane));
+        }
+    };
+    per_group(s.batch, LANES, work, dy, y_len, dx, x_len, block);
 }

@@ -7,11 +7,14 @@
 //!   boundaries depend only on the shape) whose partial sums are added in chunk order,
 //!   so the result is bit-identical for any number of threads.
 //!
-//! Two direct kernels skip im2col and packing where they measured faster (the choice
+//! Direct kernels skip im2col and packing where they measured faster (the choice
 //! depends only on the shape and the CPU, so results never depend on the thread count):
 //! `direct`, output channels as SIMD lanes, for forwards and weight gradients with 48+
 //! output channels; `batch_lanes`, 16 images per AVX-512 vector, for narrower layers
-//! with 128+ taps. Data gradients (and so transposed-conv forwards) stay on GEMM + col2im.
+//! with 128+ taps; `batch_lanes_data`, the same lanes for data gradients (and so
+//! transposed-conv forwards) with 16+ input channels and 128+ multiply-adds per input
+//! element, each pixel summing only the taps that reach it. Other data gradients use
+//! GEMM + col2im.
 //!
 //! Two special cases skip im2col: a 1×1 kernel with stride 1 and no padding (cols_n is
 //! X_n itself), and a kernel covering the whole unpadded input (1×1 output: the whole
@@ -23,6 +26,7 @@
 //! ([`transposed`]). Naive direct-loop twins of every function live in [`naive`].
 
 mod batch_lanes;
+mod batch_lanes_data;
 mod conv2d;
 mod direct;
 mod im2col;
