@@ -352,12 +352,12 @@ unsafe fn channels<const RC: usize>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::conv::direct::tests::{forward_reference, shape};
 
     /// Deterministic values in about [-3, 3] (`a`, `b` pick the pattern).
-    fn values(n: usize, a: usize, b: usize) -> Vec<f32> {
+    pub(crate) fn values(n: usize, a: usize, b: usize) -> Vec<f32> {
         (0..n)
             .map(|i| ((i * a % b) as f32 - (b / 2) as f32) / 17.0)
             .collect()

@@ -180,15 +180,9 @@ unsafe fn pixel<const RC: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::conv::batch_lanes::tests::values;
     use crate::conv::batch_lanes::{from_lanes, to_lanes};
     use crate::conv::direct::tests::shape;
-
-    /// Deterministic values in about [-3, 3] (`a`, `b` pick the pattern).
-    fn values(n: usize, a: usize, b: usize) -> Vec<f32> {
-        (0..n)
-            .map(|i| ((i * a % b) as f32 - (b / 2) as f32) / 17.0)
-            .collect()
-    }
 
     /// dx of one image in the documented order: per element one `mul_add` chain over
     /// (co, kh, kw) ascending, skipping taps that do not reach it.
