@@ -33,6 +33,7 @@ fn tiny(skip: bool, mc_samples: usize) -> AdgmConfig {
         hidden: vec![4, 3],
         activation: "softplus".into(),
         alpha: 2.0,
+        labelled_weight: 1.0,
         likelihood: Likelihood::Bernoulli,
         mc_samples,
         skip,

@@ -153,6 +153,7 @@ fn conv_m2_loss_gradient_matches_finite_differences() {
             hidden: vec![4],
             activation: "softplus".into(),
             alpha: 2.0,
+            labelled_weight: 1.0,
             likelihood,
         };
         let mut store = ParamStore::new();

@@ -31,6 +31,7 @@ fn full_loss_gradient_for(likelihood: Likelihood) {
         hidden: vec![4, 3],
         activation: "softplus".into(),
         alpha: 2.0,
+        labelled_weight: 1.0,
         likelihood,
     };
     let model = M2::new(&mut store, config, &mut stream(1, "init")).unwrap();
@@ -61,6 +62,55 @@ fn full_loss_gradient_for(likelihood: Likelihood) {
         report.worst_at,
         report.analytic,
         report.numeric
+    );
+}
+
+/// `labelled_weight` scales the labelled bound and nothing else: the totals
+/// with weights 1 and 0.25 differ by 0.75 times that term.
+#[test]
+fn labelled_weight_scales_only_the_labelled_bound() {
+    let total_and_bound = |w: f32| {
+        let mut store = ParamStore::new();
+        let config = M2Config {
+            input_dim: 5,
+            classes: 3,
+            z_dim: 2,
+            hidden: vec![4],
+            activation: "softplus".into(),
+            alpha: 2.0,
+            labelled_weight: w,
+            likelihood: Likelihood::Bernoulli,
+        };
+        let model = M2::new(&mut store, config, &mut stream(1, "init")).unwrap();
+        let mut r = stream(2, "x");
+        let mut x = |rows: usize| {
+            let v = (0..rows * 5)
+                .map(|_| rand::RngExt::random::<f32>(&mut r))
+                .collect();
+            Tensor::new(&[rows, 5], v)
+        };
+        let batch = Batch {
+            kl_weight: 1.0,
+            labelled: x(2),
+            labels: vec![1, 0],
+            unlabelled: x(3),
+            unlabelled_index: Vec::new(),
+        };
+        let mut tape = sparselabel::autograd::Tape::no_grad(&store);
+        let loss = model.loss(&mut tape, &batch, &mut stream(4, "sampling"));
+        let term = |name: &str| {
+            let (_, v) = loss.terms.iter().find(|(n, _)| *n == name).unwrap();
+            tape.value(*v).data()[0] as f64
+        };
+        (tape.value(loss.total).data()[0] as f64, term("labelled_bound"))
+    };
+    let (full, bound) = total_and_bound(1.0);
+    let (quarter, bound_q) = total_and_bound(0.25);
+    assert_eq!(bound, bound_q, "the term itself is reported unweighted");
+    let want = full - 0.75 * bound;
+    assert!(
+        (quarter - want).abs() <= 1e-5 * full.abs().max(1.0),
+        "total {quarter} with weight 0.25, expected {want}"
     );
 }
 

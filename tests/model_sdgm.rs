@@ -35,6 +35,7 @@ fn full_loss_gradient_matches_finite_differences() {
         hidden: vec![4, 3],
         activation: "softplus".into(),
         alpha: 2.0,
+        labelled_weight: 1.0,
         likelihood: Likelihood::Bernoulli,
         mc_samples: 1,
         skip: true,

@@ -28,6 +28,7 @@ fn build(model: &str, store: &mut ParamStore) -> Result<Box<dyn Model>> {
                 hidden: vec![500, 500],
                 activation: "relu".into(),
                 alpha: 50.0,
+                labelled_weight: 1.0,
                 likelihood: crate::models::m2::Likelihood::Bernoulli,
             };
             Ok(Box::new(M2::new(store, c, &mut rng)?))
@@ -55,6 +56,7 @@ fn build(model: &str, store: &mut ParamStore) -> Result<Box<dyn Model>> {
                 hidden: vec![500, 500],
                 activation: "relu".into(),
                 alpha: 60.0,
+                labelled_weight: 1.0,
                 prior_mean_std: 1.0,
                 likelihood: crate::models::likelihood::Likelihood::Bernoulli,
             };
@@ -74,6 +76,7 @@ fn build(model: &str, store: &mut ParamStore) -> Result<Box<dyn Model>> {
                 hidden: vec![500, 500],
                 activation: "relu".into(),
                 alpha: 60.0,
+                labelled_weight: 1.0,
                 likelihood: crate::models::likelihood::Likelihood::Bernoulli,
                 mc_samples: 1,
                 skip: false,

@@ -67,6 +67,9 @@ pub struct TrainArgs {
     /// Weight of the labelled cross-entropy term.
     #[arg(long)]
     pub alpha: Option<f32>,
+    /// Weight of the labelled examples' bound relative to the unlabelled ones' (default 1; Kingma's summed objective is N_l/N_u).
+    #[arg(long)]
+    pub labelled_weight: Option<f32>,
     /// Classifier head of M1: softmax, svm (labelled examples only) or spreading (label spreading over every training example, transductive).
     #[arg(long)]
     pub head: Option<String>,
@@ -231,6 +234,14 @@ pub fn resolve(args: &TrainArgs) -> Result<TrainConfig> {
     }
     if let Some(v) = args.alpha {
         c.alpha = Some(v);
+    }
+    if let Some(v) = args.labelled_weight {
+        if !(v >= 0.0 && v.is_finite()) {
+            return Err(Error::Usage(format!(
+                "--labelled-weight {v} must be a number ≥ 0"
+            )));
+        }
+        c.labelled_weight = Some(v);
     }
     if let Some(v) = &args.head {
         c.head = v.clone();

@@ -54,6 +54,10 @@ pub struct AdgmConfig {
     pub activation: String,
     /// Weight of the labelled cross-entropy term (per labelled example).
     pub alpha: f32,
+    /// Weight of the labelled rows' bound relative to the unlabelled rows'
+    /// (both batch means; 1 by default). Kingma's objective, a sum over the
+    /// data set, corresponds to N_l/N_u.
+    pub labelled_weight: f32,
     /// The observation model.
     pub likelihood: Likelihood,
     /// Draws of a per example (bound and classification).
@@ -224,7 +228,15 @@ impl Adgm {
         }
         let per = ops::add(tape, rec, latent);
         let bound = ops::add_scalar(tape, per, (k as f32).ln());
-        enumerate::objective(tape, batch, logits, bound, k, self.config.alpha)
+        enumerate::objective(
+            tape,
+            batch,
+            logits,
+            bound,
+            k,
+            self.config.alpha,
+            self.config.labelled_weight,
+        )
     }
 }
 

@@ -167,6 +167,7 @@ pub fn objective(
     bound: Var,
     k: usize,
     alpha: f32,
+    labelled_weight: f32,
 ) -> Loss {
     let bl = batch.labels.len();
     let bu = batch.unlabelled.shape()[0];
@@ -181,7 +182,11 @@ pub fn objective(
         let weighted = ops::mul_scalar(tape, ce, alpha);
         terms.push(("labelled_bound", l));
         terms.push(("cross_entropy", ce));
-        parts.push(l);
+        parts.push(if labelled_weight == 1.0 {
+            l
+        } else {
+            ops::mul_scalar(tape, l, labelled_weight)
+        });
         parts.push(weighted);
     }
     if bu > 0 {

@@ -49,6 +49,10 @@ pub struct GmDgmConfig {
     pub activation: String,
     /// Weight of the labelled cross-entropy (per labelled example).
     pub alpha: f32,
+    /// Weight of the labelled rows' bound relative to the unlabelled rows'
+    /// (both batch means; 1 by default). Kingma's objective, a sum over the
+    /// data set, corresponds to N_l/N_u.
+    pub labelled_weight: f32,
     /// Standard deviation of the initial component means μ_y (the
     /// log-variances start at 0).
     pub prior_mean_std: f32,
@@ -276,6 +280,14 @@ impl Model for GmDgm {
         let xw_rows = enumerate::bound_rows(tape, xw, bl, bu, k);
         let (x_rows, ys) = enumerate::rows_and_classes(tape, &batch, x, k);
         let bound = self.bound(tape, x_rows, xw_rows, &ys, batch.kl_weight, rng);
-        enumerate::objective(tape, &batch, logits, bound, k, self.config.alpha)
+        enumerate::objective(
+            tape,
+            &batch,
+            logits,
+            bound,
+            k,
+            self.config.alpha,
+            self.config.labelled_weight,
+        )
     }
 }

@@ -44,6 +44,10 @@ pub struct M2Config {
     /// Weight of the labelled cross-entropy term (per labelled example,
     /// relative to the per-example bound).
     pub alpha: f32,
+    /// Weight of the labelled rows' bound relative to the unlabelled rows'
+    /// (both batch means; 1 by default). Kingma's objective, a sum over the
+    /// data set, corresponds to N_l/N_u.
+    pub labelled_weight: f32,
     /// The observation model.
     pub likelihood: Likelihood,
 }
@@ -304,7 +308,15 @@ impl Model for M2 {
         let xw_rows = enumerate::bound_rows(tape, xw, bl, bu, k);
         let (x_rows, ys) = enumerate::rows_and_classes(tape, batch, x, k);
         let bound = self.bound(tape, x_rows, xw_rows, &ys, batch.kl_weight, rng);
-        enumerate::objective(tape, batch, logits, bound, k, self.config.alpha)
+        enumerate::objective(
+            tape,
+            batch,
+            logits,
+            bound,
+            k,
+            self.config.alpha,
+            self.config.labelled_weight,
+        )
     }
 }
 

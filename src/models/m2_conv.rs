@@ -189,6 +189,14 @@ impl Model for ConvM2 {
         let pre_rows = enumerate::bound_rows(tape, pre, bl, bu, k);
         let (x_rows, ys) = enumerate::rows_and_classes(tape, batch, x, k);
         let bound = self.bound(tape, x_rows, pre_rows, &ys, batch.kl_weight, rng);
-        enumerate::objective(tape, batch, logits, bound, k, self.config.alpha)
+        enumerate::objective(
+            tape,
+            batch,
+            logits,
+            bound,
+            k,
+            self.config.alpha,
+            self.config.labelled_weight,
+        )
     }
 }

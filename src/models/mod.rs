@@ -214,6 +214,7 @@ pub fn build(
             0.1 * (spec.labelled + spec.unlabelled) as f32 / spec.labelled as f32
         }
     });
+    let labelled_weight = config.labelled_weight.unwrap_or(1.0);
     let arch = conv_arch::Arch::resolve(
         &config.arch,
         &config.dataset,
@@ -229,6 +230,7 @@ pub fn build(
                 hidden: config.hidden.clone(),
                 activation: config.activation.clone(),
                 alpha,
+                labelled_weight,
                 likelihood: likelihood::Likelihood::parse(&config.likelihood)?,
             };
             match arch {
@@ -257,6 +259,7 @@ pub fn build(
                 hidden: config.hidden.clone(),
                 activation: config.activation.clone(),
                 alpha,
+                labelled_weight,
                 // A guess: component means of norm ≈ 1 break the symmetry
                 // between classes without one component sitting far closer
                 // to q(z|x,y)'s initial outputs than the others (std 1 in
@@ -276,6 +279,7 @@ pub fn build(
                 hidden: config.hidden.clone(),
                 activation: config.activation.clone(),
                 alpha,
+                labelled_weight,
                 likelihood: likelihood::Likelihood::parse(&config.likelihood)?,
             };
             Ok(Box::new(ssvae::Ssvae::new(store, c, layout, rng)?))
@@ -291,6 +295,7 @@ pub fn build(
                 hidden: config.m2_hidden.clone(),
                 activation: config.activation.clone(),
                 alpha,
+                labelled_weight,
                 likelihood: m2::Likelihood::Gaussian,
             };
             let m2 = m2::M2::new(store, c2, rng)?;
@@ -315,6 +320,7 @@ pub fn build(
                 hidden: config.hidden.clone(),
                 activation: config.activation.clone(),
                 alpha,
+                labelled_weight,
                 likelihood: likelihood::Likelihood::parse(&config.likelihood)?,
                 mc_samples: config.mc_samples,
                 skip: false,

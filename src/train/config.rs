@@ -91,6 +91,11 @@ pub struct TrainConfig {
     /// Weight of the labelled cross-entropy (per example); `None` takes
     /// 0.1·N/N_l, the paper's convention.
     pub alpha: Option<f32>,
+    /// Weight of the labelled examples' bound relative to the unlabelled
+    /// ones' (both batch means); `None` is 1. Kingma's summed objective
+    /// corresponds to N_l/N_u.
+    #[serde(default)]
+    pub labelled_weight: Option<f32>,
     /// Observation model of the data: `bernoulli` (binary or [0, 1] data,
     /// e.g. images) or `gaussian` (continuous features, standardised with
     /// the training split's mean and spread; needs `binarize: none`).
@@ -156,6 +161,7 @@ impl Default for TrainConfig {
             activation: "relu".into(),
             z_dim: 50,
             alpha: None,
+            labelled_weight: None,
             kl_warmup_epochs: 0,
             likelihood: default_likelihood(),
             head: "softmax".into(),
