@@ -102,7 +102,10 @@ fn labelled_weight_scales_only_the_labelled_bound() {
             let (_, v) = loss.terms.iter().find(|(n, _)| *n == name).unwrap();
             tape.value(*v).data()[0] as f64
         };
-        (tape.value(loss.total).data()[0] as f64, term("labelled_bound"))
+        (
+            tape.value(loss.total).data()[0] as f64,
+            term("labelled_bound"),
+        )
     };
     let (full, bound) = total_and_bound(1.0);
     let (quarter, bound_q) = total_and_bound(0.25);
@@ -136,4 +139,36 @@ fn short_training_on_mnist_learns() {
     // 100 labels, 5,000 unlabelled, 3 short epochs: far above chance (10 %).
     assert!(test.accuracy > 0.6, "test accuracy {}", test.accuracy);
     let _ = std::fs::remove_dir_all(&out);
+}
+
+/// The two weighting rules: per batch (α = 0.1·N/N_l, labelled bound 1) and
+/// Kingma's sum over the data set divided by N_u (α = 0.1·N·N_l/N_u, labelled
+/// bound N_l/N_u); explicit values win over either.
+#[test]
+fn weighting_rules_give_the_documented_weights() {
+    use sparselabel::models::{labelled_weights, ModelSpec};
+    let spec = ModelSpec {
+        input_dim: 784,
+        classes: 10,
+        labelled: 100,
+        unlabelled: 49_900,
+        image_shape: None,
+    };
+    let mut c = TrainConfig::default();
+    assert_eq!(labelled_weights(&c, &spec), (50.0, 1.0));
+    c.weighting = "dataset".into();
+    let (alpha, bound) = labelled_weights(&c, &spec);
+    assert!(
+        (alpha - 0.1 * 50_000.0 * 100.0 / 49_900.0).abs() < 1e-4,
+        "{alpha}"
+    );
+    assert!((bound - 100.0 / 49_900.0).abs() < 1e-9, "{bound}");
+    c.alpha = Some(3.0);
+    c.labelled_weight = Some(0.5);
+    assert_eq!(labelled_weights(&c, &spec), (3.0, 0.5));
+    let bad = TrainConfig {
+        weighting: "sum".into(),
+        ..TrainConfig::default()
+    };
+    assert!(bad.validate().is_err(), "an unknown rule is a usage error");
 }

@@ -67,9 +67,12 @@ pub struct TrainArgs {
     /// Weight of the labelled cross-entropy term.
     #[arg(long)]
     pub alpha: Option<f32>,
-    /// Weight of the labelled examples' bound relative to the unlabelled ones' (default 1; Kingma's summed objective is N_l/N_u).
+    /// Weight of the labelled examples' bound relative to the unlabelled ones' (default: the --weighting rule's).
     #[arg(long)]
     pub labelled_weight: Option<f32>,
+    /// Default weights of the labelled terms: batch (labelled bound 1, α = 0.1·N/N_l per batch mean) or dataset (Kingma's sum over the data set: labelled bound N_l/N_u, α = 0.1·N·N_l/N_u).
+    #[arg(long)]
+    pub weighting: Option<String>,
     /// Classifier head of M1: softmax, svm (labelled examples only) or spreading (label spreading over every training example, transductive).
     #[arg(long)]
     pub head: Option<String>,
@@ -234,6 +237,9 @@ pub fn resolve(args: &TrainArgs) -> Result<TrainConfig> {
     }
     if let Some(v) = args.alpha {
         c.alpha = Some(v);
+    }
+    if let Some(v) = &args.weighting {
+        c.weighting = v.clone();
     }
     if let Some(v) = args.labelled_weight {
         if !(v >= 0.0 && v.is_finite()) {

@@ -199,6 +199,25 @@ pub struct ModelSpec {
     pub image_shape: Option<[usize; 3]>,
 }
 
+/// α (the mean labelled cross-entropy's weight) and the labelled bound's
+/// weight, each relative to the unlabelled bound's mean: the config's values,
+/// else its `weighting` rule's (see [`TrainConfig::weighting`]).
+pub fn labelled_weights(config: &TrainConfig, spec: &ModelSpec) -> (f32, f32) {
+    let (nl, nu) = (spec.labelled as f32, spec.unlabelled as f32);
+    let dataset = config.weighting == "dataset" && nu > 0.0;
+    let alpha = config.alpha.unwrap_or(if nl == 0.0 {
+        0.0
+    } else if dataset {
+        0.1 * (nl + nu) * nl / nu
+    } else {
+        0.1 * (nl + nu) / nl
+    });
+    let bound = config
+        .labelled_weight
+        .unwrap_or(if dataset { nl / nu } else { 1.0 });
+    (alpha, bound)
+}
+
 /// Builds the model named by `config.model`, adding its parameters to `store`.
 pub fn build(
     config: &TrainConfig,
@@ -206,15 +225,7 @@ pub fn build(
     store: &mut ParamStore,
     rng: &mut InitRng,
 ) -> crate::Result<Box<dyn Model>> {
-    // The paper's convention: α = 0.1·N/N_l on per-example terms.
-    let alpha = config.alpha.unwrap_or_else(|| {
-        if spec.labelled == 0 {
-            0.0
-        } else {
-            0.1 * (spec.labelled + spec.unlabelled) as f32 / spec.labelled as f32
-        }
-    });
-    let labelled_weight = config.labelled_weight.unwrap_or(1.0);
+    let (alpha, labelled_weight) = labelled_weights(config, spec);
     let arch = conv_arch::Arch::resolve(
         &config.arch,
         &config.dataset,

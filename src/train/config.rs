@@ -92,10 +92,17 @@ pub struct TrainConfig {
     /// 0.1·N/N_l, the paper's convention.
     pub alpha: Option<f32>,
     /// Weight of the labelled examples' bound relative to the unlabelled
-    /// ones' (both batch means); `None` is 1. Kingma's summed objective
-    /// corresponds to N_l/N_u.
+    /// ones' (both batch means); `None` takes the `weighting` rule's.
     #[serde(default)]
     pub labelled_weight: Option<f32>,
+    /// How the labelled terms are weighed against the unlabelled bound when
+    /// `alpha` / `labelled_weight` are not given. `batch`: every batch's
+    /// labelled and unlabelled means count alike, α = 0.1·N/N_l (DESIGN.md
+    /// §4). `dataset`: the per-step loss is Kingma's sum over the data set
+    /// divided by N_u, so the labelled bound weighs N_l/N_u and the mean
+    /// cross-entropy α = 0.1·N·N_l/N_u (N = N_l + N_u).
+    #[serde(default = "default_weighting")]
+    pub weighting: String,
     /// Observation model of the data: `bernoulli` (binary or [0, 1] data,
     /// e.g. images) or `gaussian` (continuous features, standardised with
     /// the training split's mean and spread; needs `binarize: none`).
@@ -162,6 +169,7 @@ impl Default for TrainConfig {
             z_dim: 50,
             alpha: None,
             labelled_weight: None,
+            weighting: default_weighting(),
             kl_warmup_epochs: 0,
             likelihood: default_likelihood(),
             head: "softmax".into(),
@@ -179,6 +187,10 @@ impl Default for TrainConfig {
 
 fn default_likelihood() -> String {
     "bernoulli".into()
+}
+
+fn default_weighting() -> String {
+    "batch".into()
 }
 
 fn one() -> usize {
@@ -692,6 +704,12 @@ impl TrainConfig {
                     self.epochs
                 ));
             }
+        }
+        if !matches!(self.weighting.as_str(), "batch" | "dataset") {
+            return bad(format!(
+                "--weighting {}: expected batch or dataset",
+                self.weighting
+            ));
         }
         if self.mc_samples == 0 {
             return bad("--mc-samples must be at least 1".into());
