@@ -249,11 +249,17 @@ fn kingma_m1m2_mnist100() -> TrainConfig {
         preset: Some("kingma-m1m2-mnist100".into()),
         model: "m1m2".into(),
         pretrain_epochs: 300,
-        epochs: 600,
+        epochs: 800,
         hidden: vec![500, 500],
         activation: "softplus".into(),
         m2_hidden: vec![300],
         schedule: Schedule::Constant { lr: 3e-4 },
+        // Kingma's weights: with the batch rule the 100 labelled codes'
+        // bound and cross-entropy overfit (cross-entropy 0.0002, labelled
+        // bound 7 nats above the unlabelled one) and validation stalls near
+        // 90.5 %; switching a run at epoch 446 to this rule took it to 96 %
+        // within 130 epochs and 96.0 % test at epoch 600, still rising.
+        weighting: "dataset".into(),
         ..TrainConfig::default()
     }
 }
@@ -475,8 +481,8 @@ pub const PRESETS: &[Preset] = &[
         name: "kingma-m1m2-mnist100",
         summary: "Kingma et al. M1+M2 (M1 softplus 500-500; M2 hidden 300, Gaussian), 100 labels",
         paper: "96.67 %",
-        wall_time: "~3 h",
-        measured: "run in progress (not yet measured)",
+        wall_time: "~2.5 h on 1 thread (300 M1 epochs ~14 s, 500 M2 epochs ~10 s)",
+        measured: "clean run in progress; a batch-weighted run switched to these weights at epoch 446: 96.00 % test at epoch 600 (seed 1)",
         config: kingma_m1m2_mnist100,
     },
     Preset {
