@@ -562,7 +562,7 @@ pub const PRESETS: &[Preset] = &[
         summary: "Willetts et al. GM-DGM on MNIST, semi-supervised (20 % of every class labelled)",
         paper: "97.7 % (Willetts et al., purity)",
         wall_time: "~5 h on 1 thread (300 epochs at ~60 s)",
-        measured: "4-epoch trial only (seed 1, 1 thread, ~63 s/epoch): test accuracy 92.73 %, NMI 0.838; 300 epochs not yet measured",
+        measured: "98.20 % test after epoch 300 (seed 1; = cluster accuracy = purity, NMI 0.950; best validation 98.2 %); 5.5 h of epochs on 1 thread of a shared machine",
         config: || willetts("gmdgm", "mnist", "ss"),
     },
     Preset {
