@@ -164,9 +164,27 @@ pub(crate) fn to_lanes(images: &[f32], n: usize, lanes: &mut [f32]) {
 }
 
 /// The inverse of [`to_lanes`] for the images present: `images ← lanes + beta·images`.
-pub(crate) fn from_lanes(lanes: &[f32], n: usize, images: &mut [f32], beta: f32) {
-    if images.len() == LANES * n && beta == 0.0 {
-        return transpose(&lanes[..n * LANES], n, LANES, LANES, images);
+/// A full block is transposed, straight into `images` when `beta` is 0, else into
+/// `staging` (≥ 16·n elements) and then added, so the adds run over contiguous memory.
+pub(crate) fn from_lanes(
+    lanes: &[f32],
+    n: usize,
+    images: &mut [f32],
+    beta: f32,
+    staging: &mut [f32],
+) {
+    if images.len() == LANES * n {
+        if beta == 0.0 {
+            return transpose(&lanes[..n * LANES], n, LANES, LANES, images);
+        }
+        if staging.len() >= n * LANES {
+            transpose(&lanes[..n * LANES], n, LANES, LANES, staging);
+            images
+                .iter_mut()
+                .zip(staging.iter())
+                .for_each(|(d, v)| *d = v + beta * *d);
+            return;
+        }
     }
     for (img, dst) in images.chunks_exact_mut(n).enumerate() {
         for (e, d) in dst.iter_mut().enumerate() {

@@ -245,7 +245,7 @@ mod tests {
             let mut dxb = vec![f32::NAN; n_in * LANES];
             bd.data_grad(&s, &dyb, &BlockedData::weights(&s, &w), &mut dxb);
             let mut dx = vec![0.5; images * n_in];
-            from_lanes(&dxb, n_in, &mut dx, 0.0);
+            from_lanes(&dxb, n_in, &mut dx, 0.0, &mut []);
             for (img, dx_i) in dx.chunks_exact(n_in).enumerate() {
                 let want = reference(&s, &dy[img * n_out..(img + 1) * n_out], &w);
                 for (e, (g, r)) in dx_i.iter().zip(&want).enumerate() {

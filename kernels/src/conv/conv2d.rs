@@ -802,22 +802,14 @@ fn blocked_backward_data(
     let plane = s.in_h * s.in_w;
     let wt = BlockedData::weights(s, w);
     let work = s.out_channels * s.patch_len() * s.out_h() * s.out_w();
-    // A full block accumulated into dx goes through a transposed copy (contiguous adds).
     let staged = if beta == 0.0 { 0 } else { x_len * LANES };
     let block = |_: Gemm, _: usize, dyg: &[f32], dxg: &mut [f32]| {
         with_scratch(Slot::Conv, (x_len + y_len) * LANES + staged, |buf| {
             let (dyb, rest) = buf.split_at_mut(y_len * LANES);
-            let (dxb, tmp) = rest.split_at_mut(x_len * LANES);
+            let (dxb, staging) = rest.split_at_mut(x_len * LANES);
             to_lanes(dyg, y_len, dyb);
             bd.data_grad(s, dyb, &wt, dxb);
-            if staged > 0 && dxg.len() == LANES * x_len {
-                transpose(dxb, x_len, LANES, LANES, tmp);
-                dxg.iter_mut()
-                    .zip(tmp.iter())
-                    .for_each(|(d, v)| *d = v + beta * *d);
-            } else {
-                from_lanes(dxb, x_len, dxg, beta);
-            }
+            from_lanes(dxb, x_len, dxg, beta, staging);
         });
         if let Some(b) = bias {
             dxg.chunks_exact_mut(x_len)
