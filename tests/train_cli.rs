@@ -211,6 +211,12 @@ fn cli_bad_usage_exits_2() {
         .output()
         .unwrap();
     assert_eq!(resume.status.code(), Some(2));
+    let binarize = bin()
+        .args(["train", "--binarize", "sometimes", "--epochs", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(binarize.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&binarize.stderr).contains("binarize 'sometimes'"));
 }
 
 #[test]

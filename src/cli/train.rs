@@ -83,11 +83,15 @@ pub struct TrainArgs {
     /// data only: mnist, fashion-mnist, idx:DIR, images:DIR).
     #[arg(long)]
     pub arch: Option<String>,
-    /// Observation model: bernoulli (images, [0,1] data; dynamic
-    /// binarisation), gaussian (continuous features, standardised; learnt
+    /// Observation model: bernoulli (images, [0,1] data; see --binarize),
+    /// gaussian (continuous features, standardised; learnt
     /// variance) or gaussian:SIGMA (the same with a fixed standard deviation).
     #[arg(long)]
     pub likelihood: Option<String>,
+    /// Bernoulli targets: dynamic (each batch redrawn as 0/1 pixels) or none
+    /// (the grey levels themselves).
+    #[arg(long)]
+    pub binarize: Option<String>,
     /// Epochs over which the KL weight rises from 0 to 1.
     #[arg(long)]
     pub kl_warmup: Option<usize>,
@@ -263,6 +267,9 @@ pub fn resolve(args: &TrainArgs) -> Result<TrainConfig> {
         if v.starts_with("gaussian") {
             c.binarize = "none".into();
         }
+    }
+    if let Some(v) = &args.binarize {
+        c.binarize = v.clone();
     }
     if let Some(v) = args.kl_warmup {
         c.kl_warmup_epochs = v;
