@@ -521,7 +521,7 @@ pub const PRESETS: &[Preset] = &[
         summary: "Kingma et al. M2 (softplus 500, z50) on MNIST with 100 labels, grey-level Bernoulli targets, data-set weighting, Adam 1e-3 cosine to 1e-5, L2 4e-5",
         paper: "88.03 % (Pyro 93.19 ± 0.6 %)",
         wall_time: "~1.85 h on 2 free cores (360 epochs at ~18.4 s)",
-        measured: "grey-level runs in progress. With dynamic binarisation: 91.12 % validation at epoch 137 of 360 (cosine, label seed 1); 89.93 % test at epoch 100 (constant 1e-3). Per-batch weighting: 84.8 % validation at best",
+        measured: "not yet run to completion; grey levels, label seeds 1-3: 86.8 / 91.5 / 88.7 % validation at epoch 31. With dynamic binarisation: 91.3 % validation at epoch 153 of 360 (cosine, label seed 1); 89.93 % test at epoch 100 (constant 1e-3). Per-batch weighting: 84.8 % validation at best",
         config: kingma_m2_mnist100,
     },
     Preset {
@@ -545,7 +545,7 @@ pub const PRESETS: &[Preset] = &[
         summary: "Maaløe et al. ADGM (a = z = 100, 500-500 ReLU nets), 100 labels, Adam 3e-4 ×0.75/200 epochs, clipping",
         paper: "99.04 %",
         wall_time: "~1000 epochs at ~2-3 min each on 2 cores (days)",
-        measured: "full run not yet measured; seed 1: 81.5 % validation at epoch 19 (labelled bound 66 nats against 104 unlabelled: the 100 labels are memorised). With --weighting dataset: 80.6 % at epoch 17, bounds equal; 3 h on 2 free cores is ~214 epochs (50.5 s each)",
+        measured: "full run not yet measured; seed 1: 81.5 % validation at epoch 19 (labelled bound 66 nats against 104 unlabelled: the 100 labels are memorised). With --weighting dataset: 80.6 % at epoch 17 and 86.8 % at epoch 44, bounds equal; 3 h on 2 free cores is ~214 epochs (50.5 s each)",
         config: maaloe_adgm_mnist100,
     },
     Preset {
@@ -601,7 +601,7 @@ pub const PRESETS: &[Preset] = &[
         summary: "Willetts et al. GM-DGM on MNIST, semi-unsupervised (20 % of classes 0-4 labelled, 5-9 never; K = 20, α 11, gradients clipped to ±1)",
         paper: "92.5 % (Willetts et al., purity)",
         wall_time: "~10 h on 1 thread (300 epochs at ~120 s; K = 20 doubles the enumeration)",
-        measured: "seed 1 after 20 epochs: test purity 86.9 %, cluster accuracy 70.6 %, labelled-class accuracy 97.8 %, NMI 0.750; in progress (validation purity 88.7 % at epoch 46, ~150 s/epoch on 1 thread of a busy machine). The old K = 10, α 1.1 recipe: purity 79.9 %, cluster accuracy 77.9 % test at epoch 184 (7 and 9 merged)",
+        measured: "seed 1 after 20 epochs: test purity 86.9 %, cluster accuracy 70.6 %, labelled-class accuracy 97.8 %, NMI 0.750; validation purity 88.7 % at epoch 46 and 90.0-90.3 % over epochs 59-71 (~150 s/epoch on 1 thread of a busy machine); test at epoch 51: purity 88.6 %, cluster accuracy 67.4 %, NMI 0.776. The old K = 10, α 1.1 recipe: purity 79.9 %, cluster accuracy 77.9 % test at epoch 184 (7 and 9 merged)",
         config: || willetts("gmdgm", "mnist", "sus"),
     },
     Preset {
