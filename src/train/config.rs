@@ -269,6 +269,11 @@ fn ojha_m1_mnist1000() -> TrainConfig {
         preset: Some("ojha-m1-mnist1000".into()),
         labels_per_class: Some(100),
         head: "svm".into(),
+        // Ojha's convolutional networks: with the MLP the SVM's validation
+        // accuracy peaked at 88.0 % (epoch 3) and fell to 84.9 % by epoch 30
+        // (84.44 % test); the conv M1 peaks at 92.1 % around epoch 10.
+        arch: "conv".into(),
+        epochs: 10,
         ..kingma_m1_mnist100()
     }
 }
@@ -526,10 +531,10 @@ pub const PRESETS: &[Preset] = &[
     },
     Preset {
         name: "ojha-m1-mnist1000",
-        summary: "M1 as kingma-m1-mnist100 with a linear SVM (labelled only), 1000 labels (Ojha et al.)",
+        summary: "M1 with Ojha et al.'s convolutional networks (--arch conv, z50) and a linear SVM on the labelled means, 1000 labels",
         paper: "87.3 %",
-        wall_time: "~15 min",
-        measured: "not yet measured",
+        wall_time: "~4.5 min on 1 thread (10 epochs at ~25 s)",
+        measured: "91.64 % test after 10 epochs (seed 1; NMI 0.813, validation 92.09 %); the MLP M1 with the same SVM: 84.44 % after 30 epochs",
         config: ojha_m1_mnist1000,
     },
     Preset {
