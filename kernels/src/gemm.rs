@@ -396,6 +396,20 @@ unsafe fn parallel_sgemm(
                 csc,
             )
         },
+        Split::Rows(_) if Relayout::of(m, n, k, (rsa, csa), (rsb, csb)).b => {
+            // Every row block would transpose all of B for itself: transpose it once,
+            // shared by the blocks, which then multiply by a row-major B.
+            with_scratch(Slot::GemmShared, k * n, |bt| {
+                // Stored B is n rows of k values, `csb` apart (its span was checked).
+                transpose_shared(&b[..(n - 1) * csb + k], n, k, csb, bt);
+                // SAFETY: as the caller's contract, with B now the dense k × n `bt`.
+                unsafe {
+                    parallel_sgemm(
+                        m, n, k, alpha, a, rsa, csa, &*bt, n, 1, beta, c_ptr.0, rsc, csc,
+                    )
+                }
+            })
+        }
         Split::Rows(chunk) => (0..m.div_ceil(chunk)).into_par_iter().for_each(|t| {
             let i0 = t * chunk;
             let rows = chunk.min(m - i0);
@@ -571,6 +585,24 @@ unsafe impl Send for SendPtr {}
 // SAFETY: see `Send`; the wrapper is only copied, never written through concurrently at
 // the same element.
 unsafe impl Sync for SendPtr {}
+
+/// `dst (c × r) = srcᵀ` for a row-major `src` (r × c, rows `ld` apart), in parallel
+/// blocks of destination rows (source columns) when large: element moves only, so
+/// the result does not depend on the split.
+fn transpose_shared(src: &[f32], r: usize, c: usize, ld: usize, dst: &mut [f32]) {
+    const COLS: usize = 128;
+    if r * c < RELAYOUT_MIN * 8 {
+        transpose(src, r, c, ld, dst);
+        return;
+    }
+    dst[..r * c]
+        .par_chunks_mut(COLS * r)
+        .enumerate()
+        .for_each(|(t, blk)| {
+            let j0 = t * COLS;
+            transpose(&src[j0..], r, blk.len() / r, ld, blk);
+        });
+}
 
 /// matrixmultiply's sgemm with unsigned strides.
 ///

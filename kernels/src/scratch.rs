@@ -15,11 +15,20 @@ pub(crate) enum Slot {
     GemmA = 1,
     /// A GEMM's B operand, re-laid out.
     GemmB = 2,
+    /// A GEMM's B operand transposed once for all its row blocks (held while the
+    /// blocks run, which use `GemmA`/`GemmB` themselves).
+    GemmShared = 3,
 }
 
 thread_local! {
-    static SCRATCH: [RefCell<Vec<f32>>; 3] =
-        const { [RefCell::new(Vec::new()), RefCell::new(Vec::new()), RefCell::new(Vec::new())] };
+    static SCRATCH: [RefCell<Vec<f32>>; 4] = const {
+        [
+            RefCell::new(Vec::new()),
+            RefCell::new(Vec::new()),
+            RefCell::new(Vec::new()),
+            RefCell::new(Vec::new()),
+        ]
+    };
 }
 
 /// Runs `f` on a scratch slice of `len` elements (contents unspecified) owned by the

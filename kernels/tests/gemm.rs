@@ -309,16 +309,20 @@ fn relayout_is_bit_identical() {
     use sparselabel_kernels::gemm::Relayout;
     // Odd sizes (partial k-blocks and tiles), then Rows, Cols and Depth splits; every
     // operand above RELAYOUT_MIN. (A Split::None product runs the same per-block code.)
+    // Row splits transpose a gathered B once for all blocks, in parallel column blocks
+    // when it is large (600×700×500, with a partial block).
     let shapes = [
         (33, 45, 1001),
         (600, 300, 200),
+        (600, 700, 500),
         (100, 6272, 400),
         (100, 256, 6272),
     ];
     let kinds: Vec<Split> = shapes.iter().map(|&(m, n, k)| plan(m, n, k)).collect();
     assert!(matches!(kinds[1], Split::Rows(_)));
-    assert!(matches!(kinds[2], Split::Cols(_)));
-    assert!(matches!(kinds[3], Split::Depth(_)));
+    assert!(matches!(kinds[2], Split::Rows(_)));
+    assert!(matches!(kinds[3], Split::Cols(_)));
+    assert!(matches!(kinds[4], Split::Depth(_)));
     let bits = |c: &[f32]| c.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     for &(m, n, k) in &shapes {
         let a = fill(m * k, 21);

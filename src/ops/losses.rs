@@ -42,52 +42,58 @@ fn row_sums(rows: usize, cols: usize, f: impl Fn(usize) -> f32) -> Vec<f32> {
         .collect()
 }
 
-/// One row of BCE with logits: `per` ← softplus(l) − t·l, `sum` ← Σ per.
-fn bce_row(per: &mut [f32], l: &[f32], t: &[f32], sum: &mut f32) {
-    ew::softplus_forward(l, per);
-    for ((p, &lv), &tv) in per.iter_mut().zip(l).zip(t) {
-        *p -= tv * lv;
-    }
-    kr::row_sum(per, per.len(), std::slice::from_mut(sum));
-}
-
-/// One row of BCE's gradient: `d` += g·(σ(l) − t), with `sig` as scratch.
-fn bce_grad_row(d: &mut [f32], sig: &mut [f32], l: &[f32], t: &[f32], g: f32) {
-    ew::sigmoid_forward(l, sig);
-    for ((d, &sv), &tv) in d.iter_mut().zip(sig.iter()).zip(t) {
-        *d += g * (sv - tv);
-    }
-}
-
 /// Binary cross-entropy with logits, per row.
 pub struct BceWithLogits {
     logits: Var,
     targets: Var,
+    /// σ(l) − t, computed in the forward pass when the logits need a gradient.
+    derivative: Option<Tensor>,
 }
 
 /// Σ_j softplus(l_j) − t_j·l_j per row: the negative Bernoulli
-/// log-likelihood of targets t ∈ [0, 1] under logits l. Uses the kernels'
-/// vectorised softplus and fixed-order row sums.
+/// log-likelihood of targets t ∈ [0, 1] under logits l. One fused pass per
+/// row for the value (the kernels' vectorised softplus and fixed-order sum);
+/// when the logits need a gradient, σ(l) − t is kept for the backward pass,
+/// computed while the row is still in cache.
 pub fn bce_with_logits(tape: &mut Tape, logits: Var, targets: Var) -> Var {
     let (rows, cols) = same_shape(tape, "bce_with_logits", &[logits, targets]);
     let (l, t) = (tape.value(logits).data(), tape.value(targets).data());
-    let mut per = pool::zeroed(l.len());
     let mut sums = vec![0f32; rows];
-    // One row at a time (rows in parallel when large): softplus(l) − t·l, summed.
-    if l.len() >= super::activation::PAR_MIN {
-        per.par_chunks_mut(cols)
-            .zip(l.par_chunks(cols))
-            .zip(t.par_chunks(cols))
-            .zip(sums.par_iter_mut())
-            .for_each(|(((p, l), t), s)| bce_row(p, l, t, s));
-    } else {
-        per.chunks_mut(cols)
-            .zip(l.chunks(cols))
-            .zip(t.chunks(cols))
-            .zip(sums.iter_mut())
-            .for_each(|(((p, l), t), s)| bce_row(p, l, t, s));
+    let mut derivative = tape
+        .requires_grad(logits)
+        .then(|| pool::for_overwrite(l.len()));
+    // Each row's terms go through a row-sized scratch `per` (one per rayon job).
+    let row = |per: &mut Vec<f32>, (s, (l, t)): (&mut f32, (&[f32], &[f32])), d| {
+        *s = ew::bce_logits_row(l, t, per, d);
+    };
+    let scratch = || vec![0f32; cols];
+    let parallel = l.len() >= super::activation::PAR_MIN;
+    match (&mut derivative, parallel) {
+        (Some(d), true) => sums
+            .par_iter_mut()
+            .zip(l.par_chunks(cols).zip(t.par_chunks(cols)))
+            .zip(d.par_chunks_mut(cols))
+            .for_each_init(scratch, |per, (st, d)| row(per, st, Some(d))),
+        (Some(d), false) => {
+            let mut per = scratch();
+            sums.iter_mut()
+                .zip(l.chunks(cols).zip(t.chunks(cols)))
+                .zip(d.chunks_mut(cols))
+                .for_each(|(st, d)| row(&mut per, st, Some(d)))
+        }
+        (None, true) => sums
+            .par_iter_mut()
+            .zip(l.par_chunks(cols).zip(t.par_chunks(cols)))
+            .for_each_init(scratch, |per, st| row(per, st, None)),
+        (None, false) => {
+            let mut per = scratch();
+            sums.iter_mut()
+                .zip(l.chunks(cols).zip(t.chunks(cols)))
+                .for_each(|st| row(&mut per, st, None))
+        }
     }
-    pool::give(per);
+    let shape = tape.shape(logits).to_vec();
+    let derivative = derivative.map(|d| Tensor::new(&shape, d));
     let out = Tensor::new(&rows_shape(tape, logits), sums);
     let flops = 5 * (rows * cols) as u64;
     tape.push(
@@ -97,32 +103,39 @@ pub fn bce_with_logits(tape: &mut Tape, logits: Var, targets: Var) -> Var {
             flops,
         },
         out,
-        || Op::BceWithLogits(BceWithLogits { logits, targets }),
+        || {
+            Op::BceWithLogits(BceWithLogits {
+                logits,
+                targets,
+                derivative,
+            })
+        },
     )
 }
 
 impl Backward for BceWithLogits {
     fn backward(&self, vals: &Values, _out: &Tensor, g: &Tensor, grads: &mut Grads) {
-        let (l, t) = (vals.get(self.logits), vals.get(self.targets));
+        let l = vals.get(self.logits);
         let (_, cols) = l.rows_cols();
-        let (ld, td, gd) = (l.data(), t.data(), g.data());
+        let (ld, gd) = (l.data(), g.data());
         if let Some(gl) = grads.acc(self.logits, vals) {
-            let mut sig = pool::zeroed(ld.len());
+            let d = self
+                .derivative
+                .as_ref()
+                .expect("bce_with_logits: logits needing a gradient keep σ(l) − t");
             // ∂/∂l = g·(σ(l) − t), one row at a time (rows in parallel when large).
+            let row = |(gl, d): (&mut [f32], &[f32]), g: f32| ew::axpy(g, d, gl);
             if ld.len() >= super::activation::PAR_MIN {
                 gl.par_chunks_mut(cols)
-                    .zip(sig.par_chunks_mut(cols))
-                    .zip(ld.par_chunks(cols))
-                    .zip(td.par_chunks(cols).zip(gd.par_iter()))
-                    .for_each(|(((d, s), l), (t, &g))| bce_grad_row(d, s, l, t, g));
+                    .zip(d.data().par_chunks(cols))
+                    .zip(gd.par_iter())
+                    .for_each(|(pair, &g)| row(pair, g));
             } else {
                 gl.chunks_mut(cols)
-                    .zip(sig.chunks_mut(cols))
-                    .zip(ld.chunks(cols))
-                    .zip(td.chunks(cols).zip(gd.iter()))
-                    .for_each(|(((d, s), l), (t, &g))| bce_grad_row(d, s, l, t, g));
+                    .zip(d.data().chunks(cols))
+                    .zip(gd.iter())
+                    .for_each(|(pair, &g)| row(pair, g));
             }
-            pool::give(sig);
         }
         if let Some(gt) = grads.acc(self.targets, vals) {
             for i in 0..gt.len() {

@@ -14,6 +14,7 @@
 
 mod activations;
 mod adam;
+mod bernoulli;
 mod blas1;
 pub(crate) mod dispatch;
 pub mod math;
@@ -21,5 +22,6 @@ mod pointwise;
 
 pub use activations::*;
 pub use adam::*;
+pub use bernoulli::*;
 pub use blas1::*;
 pub use pointwise::*;
