@@ -217,6 +217,67 @@ fn cli_bad_usage_exits_2() {
         .unwrap();
     assert_eq!(binarize.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&binarize.stderr).contains("binarize 'sometimes'"));
+    let cosine = bin()
+        .args(["train", "--lr", "0.001", "--cosine-epochs", "5"])
+        .output()
+        .unwrap();
+    assert_eq!(cosine.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&cosine.stderr).contains("--cosine-epochs"));
+}
+
+/// `--epochs` leaves a preset's cosine horizon alone; `--cosine-epochs` moves it, and
+/// the first epoch's learning rate follows (in config.json and metrics.jsonl).
+#[test]
+fn cosine_epochs_sets_the_schedule_horizon() {
+    let out = dir("cosine");
+    let st = bin()
+        .args([
+            "train",
+            "--preset",
+            "kingma-m2-mnist100",
+            "--cosine-epochs",
+            "4",
+        ])
+        .args(["--train-limit", "600", "--labels", "3", "--epochs", "2"])
+        .args([
+            "--steps-per-epoch",
+            "2",
+            "--batch",
+            "20",
+            "--batch-labelled",
+            "10",
+        ])
+        .args(["--threads", "1", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["epochs"], 2);
+    assert_eq!(config["schedule"]["kind"], "cosine");
+    assert_eq!(config["schedule"]["total"], 4);
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    let lrs: Vec<f64> = metrics
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["lr"]
+                .as_f64()
+                .unwrap()
+        })
+        .collect();
+    // Epoch e (1-based) trains at the rate of schedule epoch e − 1: 1e-3, then
+    // 1e-5 + ½(1e-3 − 1e-5)(1 + cos(π/4)).
+    let second = 1e-5 + 0.5 * (1e-3 - 1e-5) * (1.0 + (std::f64::consts::PI / 4.0).cos());
+    assert!(
+        (lrs[0] - 1e-3).abs() < 1e-9 && (lrs[1] - second).abs() < 1e-8,
+        "{lrs:?}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
 }
 
 #[test]

@@ -49,9 +49,15 @@ pub struct TrainArgs {
     /// (Willetts et al.: 0.1).
     #[arg(long)]
     pub drop_std: Option<f32>,
-    /// Epochs.
+    /// Epochs. The learning-rate schedule keeps its own horizon (kingma-m2-mnist100's
+    /// cosine spans 360 epochs): fewer epochs stop part-way along it, and resuming
+    /// with more continues the same curve. `--cosine-epochs` changes the horizon.
     #[arg(long)]
     pub epochs: Option<usize>,
+    /// Epochs over which a cosine learning-rate schedule decays to its floor
+    /// (default: the preset's; only for presets with a cosine schedule).
+    #[arg(long)]
+    pub cosine_epochs: Option<usize>,
     /// Unlabelled examples per step.
     #[arg(long)]
     pub batch: Option<usize>,
@@ -238,6 +244,19 @@ pub fn resolve(args: &TrainArgs) -> Result<TrainConfig> {
             return Err(Error::Usage(format!("--lr {v} must be a positive number")));
         }
         c.schedule = Schedule::Constant { lr: v };
+    }
+    if let Some(v) = args.cosine_epochs {
+        match &mut c.schedule {
+            Schedule::Cosine { total, .. } if v > 0 => *total = v,
+            Schedule::Cosine { .. } => {
+                return Err(Error::Usage("--cosine-epochs must be at least 1".into()));
+            }
+            other => {
+                return Err(Error::Usage(format!(
+                    "--cosine-epochs needs a cosine learning-rate schedule; this run's is {other:?}"
+                )));
+            }
+        }
     }
     if let Some(v) = args.alpha {
         c.alpha = Some(v);
