@@ -421,6 +421,13 @@ fn shape_ops() {
     grad_ok("gather_rows repeated", &empty(), &[table], &|t, v| {
         ops::gather_rows(t, v[0], &[2, 0, 2, 3, 2])
     });
+    let (rows, table) = (
+        uniform(&[3, 4], -1.0, 1.0, 26),
+        uniform(&[2, 4], -1.0, 1.0, 27),
+    );
+    grad_ok("gathered_sum", &empty(), &[rows, table], &|t, v| {
+        ops::gathered_sum(t, v[0], &[0, 2, 1, 2, 0], v[1], &[1, 1, 0, 1, 0])
+    });
     let big = uniform(&[40, 50], -1.0, 1.0, 25);
     grad_ok_tol(
         "transpose blocked",
@@ -658,5 +665,37 @@ fn batch_norm_with_row_weights() {
             &[x],
             &|t, v| bn.forward_weighted(t, v[0], Some(&weights)),
         );
+    }
+}
+
+/// The fused gathered sum equals the graph it replaced in the enumerated models
+/// (labelled rows, unlabelled rows tiled K times, plus gathered class rows) bit for
+/// bit, value and gradients, on a size that runs its parallel paths.
+#[test]
+fn gathered_sum_equals_tile_concat_gather_add() {
+    let (bl, bu, k, d) = (10, 20, 10, 400);
+    let a = uniform(&[bl + bu, d], -1.0, 1.0, 31);
+    let table = uniform(&[k, d], -1.0, 1.0, 32);
+    let ys: Vec<usize> = (0..bl)
+        .map(|i| i % k)
+        .chain((0..k).flat_map(|c| std::iter::repeat_n(c, bu)))
+        .collect();
+    let src = sparselabel::models::enumerate::bound_row_sources(bl, bu, k);
+    assert_eq!(src.len(), ys.len());
+    let fused = value_and_grads(&[a.clone(), table.clone()], &|t, v| {
+        ops::gathered_sum(t, v[0], &src, v[1], &ys)
+    });
+    let unfused = value_and_grads(&[a, table], &|t, v| {
+        let lab = ops::slice(t, v[0], 0, 0, bl);
+        let unl = ops::slice(t, v[0], 0, bl, bu);
+        let tiled = ops::tile(t, unl, k);
+        let rows = ops::concat(t, &[lab, tiled], 0);
+        let classes = ops::gather_rows(t, v[1], &ys);
+        ops::add(t, rows, classes)
+    });
+    let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&fused.0), bits(&unfused.0), "values");
+    for (i, (f, u)) in fused.1.iter().zip(&unfused.1).enumerate() {
+        assert_eq!(bits(f), bits(u), "gradient of input {i}");
     }
 }

@@ -87,6 +87,7 @@ op_enum! {
     Slice(ops::shape::Slice),
     Tile(ops::shape::Tile),
     GatherRows(ops::shape::GatherRows),
+    GatheredSum(ops::gathered_sum::GatheredSum),
     L2Normalize(ops::normalize::L2Normalize),
     BatchNorm(ops::batchnorm::BatchNorm),
     Mask(ops::normalize::Mask),

@@ -35,6 +35,14 @@ pub fn rows(tape: &mut Tape, v: Var, start: usize, len: usize) -> Var {
     }
 }
 
+/// Which of the B_l + B_u per-input rows each bound row comes from, in the
+/// layout of [`bound_rows`] (labelled rows, then the unlabelled ones K times):
+/// for [`crate::ops::gathered_sum`], which reads them without tiling.
+pub fn bound_row_sources(bl: usize, bu: usize, k: usize) -> Vec<usize> {
+    let reps = if bu == 0 { 0 } else { k };
+    (0..bl).chain((0..reps).flat_map(|_| bl..bl + bu)).collect()
+}
+
 /// From per-input rows `per_input` (B_l + B_u, ·), the bound's rows: the
 /// labelled ones, then the unlabelled ones tiled K times.
 pub fn bound_rows(tape: &mut Tape, per_input: Var, bl: usize, bu: usize, k: usize) -> Var {

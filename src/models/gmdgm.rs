@@ -146,12 +146,11 @@ impl GmDgm {
         super::argmax_rows(tape, logits)
     }
 
-    /// q(z|x,y)'s mean and log-variance (B, 2Z) from `xw` = W_x·x + b of
-    /// its first layer and the classes `ys` of the rows.
-    fn qz_stats(&self, tape: &mut Tape, xw: Var, ys: &[usize]) -> Var {
+    /// q(z|x,y)'s mean and log-variance (one row per class in `ys`) from
+    /// `xw` = W_x·x + b of its first layer, row `src[r]` of it for row r.
+    fn qz_stats(&self, tape: &mut Tape, (xw, src): (Var, &[usize]), ys: &[usize]) -> Var {
         let table = tape.param(self.qz_in.class_table);
-        let y_part = ops::gather_rows(tape, table, ys);
-        let h = ops::add(tape, xw, y_part);
+        let h = ops::gathered_sum(tape, xw, src, table, ys);
         let mut h = self.act.apply(tape, h);
         if let Some(mlp) = &self.qz_rest {
             h = mlp.forward(tape, h);
@@ -163,7 +162,8 @@ impl GmDgm {
     /// q(z|x,y)'s mean for x at the classes `ys`.
     fn z_mean(&self, tape: &mut Tape, x: Var, ys: &[usize]) -> Var {
         let xw = self.qz_in.linear.forward(tape, x);
-        let stats = self.qz_stats(tape, xw, ys);
+        let src: Vec<usize> = (0..ys.len()).collect();
+        let stats = self.qz_stats(tape, (xw, &src), ys);
         ops::slice(tape, stats, 1, 0, self.config.z_dim)
     }
 
@@ -178,12 +178,13 @@ impl GmDgm {
     }
 
     /// Per-row bound L(x, y) over the rows `x_rows` with classes `ys`; `xw`
-    /// holds W_x·x + b of q(z|x,y)'s first layer for the same rows.
+    /// holds W_x·x + b of q(z|x,y)'s first layer, with the row of it each
+    /// bound row reads.
     fn bound(
         &self,
         tape: &mut Tape,
         x_rows: Var,
-        xw: Var,
+        xw: (Var, &[usize]),
         ys: &[usize],
         kl_weight: f32,
         rng: &mut StreamRng,
@@ -277,9 +278,9 @@ impl Model for GmDgm {
         let (x, bl, bu) = enumerate::inputs(tape, &batch);
         let logits = self.qy.forward(tape, x);
         let xw = self.qz_in.linear.forward(tape, x);
-        let xw_rows = enumerate::bound_rows(tape, xw, bl, bu, k);
+        let xw_src = enumerate::bound_row_sources(bl, bu, k);
         let (x_rows, ys) = enumerate::rows_and_classes(tape, &batch, x, k);
-        let bound = self.bound(tape, x_rows, xw_rows, &ys, batch.kl_weight, rng);
+        let bound = self.bound(tape, x_rows, (xw, &xw_src), &ys, batch.kl_weight, rng);
         enumerate::objective(
             tape,
             &batch,

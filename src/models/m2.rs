@@ -175,19 +175,18 @@ impl M2 {
         store.get_mut(self.feature_mask).value = mask;
     }
 
-    /// Applies a conditioned first layer (rows of `v_part` already hold
-    /// W_v·v + b) plus the class rows, then the hidden stack.
+    /// Applies a conditioned first layer (row `src[r]` of `v_part` holds
+    /// W_v·v + b for row r) plus the class rows, then the hidden stack.
     fn trunk(
         &self,
         tape: &mut Tape,
-        v_part: Var,
+        (v_part, src): (Var, &[usize]),
         input: &ConditionedInput,
         rest: &Option<Mlp>,
         ys: &[usize],
     ) -> Var {
         let table = tape.param(input.class_table);
-        let y_part = ops::gather_rows(tape, table, ys);
-        let h = ops::add(tape, v_part, y_part);
+        let h = ops::gathered_sum(tape, v_part, src, table, ys);
         let mut h = self.act.apply(tape, h);
         if let Some(mlp) = rest {
             h = mlp.forward(tape, h);
@@ -205,7 +204,8 @@ impl M2 {
     /// q(z|x,y)'s mean for x: (B, D) at the classes `ys`.
     fn z_mean(&self, tape: &mut Tape, x: Var, ys: &[usize]) -> Var {
         let xw = self.qz_in.linear.forward(tape, x);
-        let h = self.trunk(tape, xw, &self.qz_in, &self.qz_rest, ys);
+        let src: Vec<usize> = (0..ys.len()).collect();
+        let h = self.trunk(tape, (xw, &src), &self.qz_in, &self.qz_rest, ys);
         let stats = self.qz_out.forward(tape, h);
         ops::slice(tape, stats, 1, 0, self.config.z_dim)
     }
@@ -213,7 +213,8 @@ impl M2 {
     /// The mean of p(x|y,z) for codes z: (B, Z) and classes `ys`.
     fn decoded_mean(&self, tape: &mut Tape, z: Var, ys: &[usize]) -> Var {
         let zw = self.px_in.linear.forward(tape, z);
-        let hp = self.trunk(tape, zw, &self.px_in, &self.px_rest, ys);
+        let src: Vec<usize> = (0..ys.len()).collect();
+        let hp = self.trunk(tape, (zw, &src), &self.px_in, &self.px_rest, ys);
         let out = self.px_out.forward(tape, hp);
         self.config
             .likelihood
@@ -227,7 +228,7 @@ impl M2 {
         &self,
         tape: &mut Tape,
         x_rows: Var,
-        xw: Var,
+        xw: (Var, &[usize]),
         ys: &[usize],
         kl_weight: f32,
         rng: &mut StreamRng,
@@ -239,7 +240,8 @@ impl M2 {
         let logvar = ops::slice(tape, stats, 1, z, z);
         let zs = ops::gaussian_sample(tape, mu, logvar, rng);
         let zw = self.px_in.linear.forward(tape, zs);
-        let hp = self.trunk(tape, zw, &self.px_in, &self.px_rest, ys);
+        let src: Vec<usize> = (0..ys.len()).collect();
+        let hp = self.trunk(tape, (zw, &src), &self.px_in, &self.px_rest, ys);
         let out = self.px_out.forward(tape, hp);
         let mask = tape.param(self.feature_mask);
         let rec = self
@@ -305,9 +307,9 @@ impl Model for M2 {
         let (x, bl, bu) = enumerate::inputs(tape, batch);
         let logits = self.qy.forward(tape, x);
         let xw = self.qz_in.linear.forward(tape, x);
-        let xw_rows = enumerate::bound_rows(tape, xw, bl, bu, k);
+        let xw_src = enumerate::bound_row_sources(bl, bu, k);
         let (x_rows, ys) = enumerate::rows_and_classes(tape, batch, x, k);
-        let bound = self.bound(tape, x_rows, xw_rows, &ys, batch.kl_weight, rng);
+        let bound = self.bound(tape, x_rows, (xw, &xw_src), &ys, batch.kl_weight, rng);
         enumerate::objective(
             tape,
             batch,

@@ -118,30 +118,56 @@ impl Backward for BceWithLogits {
         let l = vals.get(self.logits);
         let (_, cols) = l.rows_cols();
         let (ld, gd) = (l.data(), g.data());
-        if let Some(gl) = grads.acc(self.logits, vals) {
-            let d = self
-                .derivative
+        let d = || {
+            self.derivative
                 .as_ref()
-                .expect("bce_with_logits: logits needing a gradient keep σ(l) − t");
-            // ∂/∂l = g·(σ(l) − t), one row at a time (rows in parallel when large).
+                .expect("bce_with_logits: logits needing a gradient keep σ(l) − t")
+                .data()
+        };
+        let parallel = ld.len() >= super::activation::PAR_MIN;
+        if grads.is_fresh(self.logits) {
+            // ∂/∂l = g·(σ(l) − t), written straight into the first contribution.
+            let mut gl = pool::for_overwrite(ld.len());
+            let row = |(gl, d): (&mut [f32], &[f32]), g: f32| {
+                for (o, &dv) in gl.iter_mut().zip(d) {
+                    *o = g * dv;
+                }
+            };
+            rows_with_weights(&mut gl, d(), gd, cols, parallel, row);
+            grads.add(self.logits, Tensor::new(l.shape(), gl));
+        } else if let Some(gl) = grads.acc(self.logits, vals) {
+            // ∂/∂l += g·(σ(l) − t)
             let row = |(gl, d): (&mut [f32], &[f32]), g: f32| ew::axpy(g, d, gl);
-            if ld.len() >= super::activation::PAR_MIN {
-                gl.par_chunks_mut(cols)
-                    .zip(d.data().par_chunks(cols))
-                    .zip(gd.par_iter())
-                    .for_each(|(pair, &g)| row(pair, g));
-            } else {
-                gl.chunks_mut(cols)
-                    .zip(d.data().chunks(cols))
-                    .zip(gd.iter())
-                    .for_each(|(pair, &g)| row(pair, g));
-            }
+            rows_with_weights(gl, d(), gd, cols, parallel, row);
         }
         if let Some(gt) = grads.acc(self.targets, vals) {
             for i in 0..gt.len() {
                 gt[i] -= gd[i / cols] * ld[i];
             }
         }
+    }
+}
+
+/// `f((out_row, x_row), w_r)` for every row r of `out` and `x` (`cols` values
+/// each), rows in parallel when `parallel`.
+fn rows_with_weights(
+    out: &mut [f32],
+    x: &[f32],
+    w: &[f32],
+    cols: usize,
+    parallel: bool,
+    f: impl Fn((&mut [f32], &[f32]), f32) + Sync + Send,
+) {
+    if parallel {
+        out.par_chunks_mut(cols)
+            .zip(x.par_chunks(cols))
+            .zip(w.par_iter())
+            .for_each(|(pair, &w)| f(pair, w));
+    } else {
+        out.chunks_mut(cols)
+            .zip(x.chunks(cols))
+            .zip(w.iter())
+            .for_each(|(pair, &w)| f(pair, w));
     }
 }
 

@@ -1,0 +1,107 @@
+//! out[r] = a[src[r]] + table[ys[r]]: a row of `a` plus a row of `table`, each picked
+//! by index. This is the input of a conditioning layer, x·W_x once per example plus
+//! W_y once per class, for every enumerated (example, class) row of M2-style models.
+//! Fused, so neither operand is tiled or gathered into a batch-sized copy before the
+//! sum (it replaces tile, concat, gather_rows and add, forward and backward).
+//!
+//! Derivatives: ∂a[i] = Σ_{r: src[r] = i} g[r] and ∂table[k] = Σ_{r: ys[r] = k} g[r],
+//! each summed in increasing r from zero, as the unfused ops summed them.
+
+use rayon::prelude::*;
+use sparselabel_kernels::elementwise as ew;
+
+use crate::autograd::{Backward, Grads, Op, Record, Tape, Values, Var};
+use crate::ops::activation::PAR_MIN;
+use crate::tensor::{pool, Tensor};
+
+/// A fused gathered-sum node.
+pub struct GatheredSum {
+    a: Var,
+    src: Vec<usize>,
+    table: Var,
+    ys: Vec<usize>,
+}
+
+/// `out[r] = a[src[r]] + table[ys[r]]` for a: (N, D), table: (K, D) and
+/// `src`, `ys` of equal length R (entries < N and < K); out: (R, D).
+///
+/// # Panics
+/// If the shapes disagree or an index is out of range.
+pub fn gathered_sum(tape: &mut Tape, a: Var, src: &[usize], table: Var, ys: &[usize]) -> Var {
+    let (va, vt) = (tape.value(a), tape.value(table));
+    assert!(
+        va.ndim() == 2 && vt.ndim() == 2 && va.shape()[1] == vt.shape()[1],
+        "gathered_sum: a {:?} and table {:?} need equal row lengths",
+        va.shape(),
+        vt.shape()
+    );
+    assert_eq!(
+        src.len(),
+        ys.len(),
+        "gathered_sum: src and ys differ in length"
+    );
+    let (n, k, d) = (va.shape()[0], vt.shape()[0], va.shape()[1]);
+    assert!(
+        src.iter().all(|&i| i < n) && ys.iter().all(|&y| y < k),
+        "gathered_sum: an index is out of range ({n} rows of a, {k} of the table)"
+    );
+    let (ad, td) = (va.data(), vt.data());
+    let mut out = pool::for_overwrite(src.len() * d);
+    let row = |(r, o): (usize, &mut [f32])| {
+        let (x, t) = (&ad[src[r] * d..][..d], &td[ys[r] * d..][..d]);
+        for ((o, &x), &t) in o.iter_mut().zip(x).zip(t) {
+            *o = x + t;
+        }
+    };
+    if d > 0 && out.len() >= PAR_MIN {
+        out.par_chunks_mut(d).enumerate().for_each(row);
+    } else if d > 0 {
+        out.chunks_mut(d).enumerate().for_each(row);
+    }
+    let out = Tensor::new(&[src.len(), d], out);
+    let (src, ys) = (src.to_vec(), ys.to_vec());
+    tape.push(
+        Record {
+            name: "gathered_sum",
+            parents: &[a, table],
+            flops: (src.len() * d) as u64,
+        },
+        out,
+        || Op::GatheredSum(GatheredSum { a, src, table, ys }),
+    )
+}
+
+/// `grad[i] += Σ_{r: index[r] = i} g[r]` in increasing r, rows of `grad` in parallel
+/// when large (each row's sum has one fixed order).
+fn scatter_add(grad: &mut [f32], index: &[usize], g: &[f32], d: usize) {
+    if d == 0 {
+        return;
+    }
+    let rows = grad.len() / d;
+    let mut sources: Vec<Vec<usize>> = vec![Vec::new(); rows];
+    for (r, &i) in index.iter().enumerate() {
+        sources[i].push(r);
+    }
+    let row = |(gi, rs): (&mut [f32], &Vec<usize>)| {
+        for &r in rs {
+            ew::add_assign(gi, &g[r * d..][..d]);
+        }
+    };
+    if g.len() >= PAR_MIN {
+        grad.par_chunks_mut(d).zip(sources.par_iter()).for_each(row);
+    } else {
+        grad.chunks_mut(d).zip(sources.iter()).for_each(row);
+    }
+}
+
+impl Backward for GatheredSum {
+    fn backward(&self, vals: &Values, out: &Tensor, g: &Tensor, grads: &mut Grads) {
+        let d = out.shape()[1];
+        if let Some(ga) = grads.acc(self.a, vals) {
+            scatter_add(ga, &self.src, g.data(), d);
+        }
+        if let Some(gt) = grads.acc(self.table, vals) {
+            scatter_add(gt, &self.ys, g.data(), d);
+        }
+    }
+}
