@@ -425,8 +425,15 @@ fn shape_ops() {
         uniform(&[3, 4], -1.0, 1.0, 26),
         uniform(&[2, 4], -1.0, 1.0, 27),
     );
-    grad_ok("gathered_sum", &empty(), &[rows, table], &|t, v| {
-        ops::gathered_sum(t, v[0], &[0, 2, 1, 2, 0], v[1], &[1, 1, 0, 1, 0])
+    grad_ok(
+        "gathered_sum",
+        &empty(),
+        &[rows.clone(), table.clone()],
+        &|t, v| ops::gathered_sum(t, v[0], &[0, 2, 1, 2, 0], v[1], &[1, 1, 0, 1, 0]),
+    );
+    let leaky = Some(ops::Rectifier { slope: 0.1 });
+    grad_ok("gathered_sum leaky", &empty(), &[rows, table], &|t, v| {
+        ops::gathered_sum_rectified(t, v[0], &[0, 2, 1, 2, 0], v[1], &[1, 1, 0, 1, 0], leaky)
     });
     let big = uniform(&[40, 50], -1.0, 1.0, 25);
     grad_ok_tol(
@@ -685,7 +692,7 @@ fn gathered_sum_equals_tile_concat_gather_add() {
     let fused = value_and_grads(&[a.clone(), table.clone()], &|t, v| {
         ops::gathered_sum(t, v[0], &src, v[1], &ys)
     });
-    let unfused = value_and_grads(&[a, table], &|t, v| {
+    let unfused = value_and_grads(&[a.clone(), table.clone()], &|t, v| {
         let lab = ops::slice(t, v[0], 0, 0, bl);
         let unl = ops::slice(t, v[0], 0, bl, bu);
         let tiled = ops::tile(t, unl, k);
@@ -697,5 +704,18 @@ fn gathered_sum_equals_tile_concat_gather_add() {
     assert_eq!(bits(&fused.0), bits(&unfused.0), "values");
     for (i, (f, u)) in fused.1.iter().zip(&unfused.1).enumerate() {
         assert_eq!(bits(f), bits(u), "gradient of input {i}");
+    }
+    // With the ReLU fused into the node, against ReLU after the sum.
+    let relu = Some(ops::Rectifier { slope: 0.0 });
+    let fused = value_and_grads(&[a.clone(), table.clone()], &|t, v| {
+        ops::gathered_sum_rectified(t, v[0], &src, v[1], &ys, relu)
+    });
+    let unfused = value_and_grads(&[a, table], &|t, v| {
+        let h = ops::gathered_sum(t, v[0], &src, v[1], &ys);
+        ops::relu(t, h)
+    });
+    assert_eq!(bits(&fused.0), bits(&unfused.0), "rectified values");
+    for (i, (f, u)) in fused.1.iter().zip(&unfused.1).enumerate() {
+        assert_eq!(bits(f), bits(u), "rectified gradient of input {i}");
     }
 }

@@ -150,11 +150,9 @@ impl GmDgm {
     /// `xw` = W_x·x + b of its first layer, row `src[r]` of it for row r.
     fn qz_stats(&self, tape: &mut Tape, (xw, src): (Var, &[usize]), ys: &[usize]) -> Var {
         let table = tape.param(self.qz_in.class_table);
-        let h = ops::gathered_sum(tape, xw, src, table, ys);
-        let mut h = self.act.apply(tape, h);
+        let mut h = super::conditioned_hidden(tape, (xw, src), table, ys, self.act);
         if let Some(mlp) = &self.qz_rest {
-            h = mlp.forward(tape, h);
-            h = self.act.apply(tape, h);
+            h = mlp.forward_then(tape, h, self.act);
         }
         self.qz_out.forward(tape, h)
     }

@@ -186,13 +186,11 @@ impl M2 {
         ys: &[usize],
     ) -> Var {
         let table = tape.param(input.class_table);
-        let h = ops::gathered_sum(tape, v_part, src, table, ys);
-        let mut h = self.act.apply(tape, h);
-        if let Some(mlp) = rest {
-            h = mlp.forward(tape, h);
-            h = self.act.apply(tape, h);
+        let h = super::conditioned_hidden(tape, (v_part, src), table, ys, self.act);
+        match rest {
+            Some(mlp) => mlp.forward_then(tape, h, self.act),
+            None => h,
         }
-        h
     }
 
     /// The most probable class of each row of x under q(y|x).

@@ -173,6 +173,25 @@ pub trait Model: Send + Sync {
     }
 }
 
+/// act(a[src[r]] + table[ys[r]]): a class-conditioned first hidden layer from
+/// the part W_v·v + b computed once per input (`a`, row `src[r]` for row r)
+/// and its class table, with a rectifier fused into the same node.
+pub fn conditioned_hidden(
+    tape: &mut Tape,
+    (a, src): (Var, &[usize]),
+    table: Var,
+    ys: &[usize],
+    act: crate::nn::Activation,
+) -> Var {
+    match act.rectifier() {
+        Some(r) => crate::ops::gathered_sum_rectified(tape, a, src, table, ys, Some(r)),
+        None => {
+            let h = crate::ops::gathered_sum(tape, a, src, table, ys);
+            act.apply(tape, h)
+        }
+    }
+}
+
 /// The index of the largest entry of each row of `logits`: (B, K) → B
 /// classes (the first one on ties), read off the tape.
 pub fn argmax_rows(tape: &Tape, logits: Var) -> Vec<usize> {

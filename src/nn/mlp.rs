@@ -43,13 +43,25 @@ impl Mlp {
 
     /// Applies the stack to x: (B, d0) → (B, dn).
     pub fn forward(&self, tape: &mut Tape, x: Var) -> Var {
+        self.forward_then(tape, x, Activation::Identity)
+    }
+
+    /// [`Mlp::forward`] followed by `out` on the last layer's output, fused into
+    /// that layer when `out` is a rectifier (the same values and gradients as
+    /// `out.apply` after `forward`).
+    pub fn forward_then(&self, tape: &mut Tape, x: Var, out: Activation) -> Var {
         let mut h = x;
         for (i, layer) in self.layers.iter().enumerate() {
-            h = if i + 1 < self.layers.len() {
-                let shape = [tape.shape(h)[0], layer.out_features];
-                layer.forward_activated(tape, h, &shape, self.activation)
+            let act = if i + 1 < self.layers.len() {
+                self.activation
             } else {
+                out
+            };
+            h = if act == Activation::Identity {
                 layer.forward(tape, h)
+            } else {
+                let shape = [tape.shape(h)[0], layer.out_features];
+                layer.forward_activated(tape, h, &shape, act)
             };
         }
         h

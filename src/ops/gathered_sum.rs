@@ -5,13 +5,15 @@
 //! sum (it replaces tile, concat, gather_rows and add, forward and backward).
 //!
 //! Derivatives: ∂a[i] = Σ_{r: src[r] = i} g[r] and ∂table[k] = Σ_{r: ys[r] = k} g[r],
-//! each summed in increasing r from zero, as the unfused ops summed them.
+//! each summed in increasing r from zero, as the unfused ops summed them. An optional
+//! rectifier applies to the sum in the same node (as in `linear`).
 
 use rayon::prelude::*;
 use sparselabel_kernels::elementwise as ew;
 
 use crate::autograd::{Backward, Grads, Op, Record, Tape, Values, Var};
 use crate::ops::activation::PAR_MIN;
+use crate::ops::rectifier::{rectified_backward, rectified_backward_owned, Rectifier};
 use crate::tensor::{pool, Tensor};
 
 /// A fused gathered-sum node.
@@ -20,6 +22,7 @@ pub struct GatheredSum {
     src: Vec<usize>,
     table: Var,
     ys: Vec<usize>,
+    act: Option<Rectifier>,
 }
 
 /// `out[r] = a[src[r]] + table[ys[r]]` for a: (N, D), table: (K, D) and
@@ -28,6 +31,19 @@ pub struct GatheredSum {
 /// # Panics
 /// If the shapes disagree or an index is out of range.
 pub fn gathered_sum(tape: &mut Tape, a: Var, src: &[usize], table: Var, ys: &[usize]) -> Var {
+    gathered_sum_rectified(tape, a, src, table, ys, None)
+}
+
+/// [`gathered_sum`] followed by an optional rectifier in the same node:
+/// rect(a[src[r]] + table[ys[r]]).
+pub fn gathered_sum_rectified(
+    tape: &mut Tape,
+    a: Var,
+    src: &[usize],
+    table: Var,
+    ys: &[usize],
+    act: Option<Rectifier>,
+) -> Var {
     let (va, vt) = (tape.value(a), tape.value(table));
     assert!(
         va.ndim() == 2 && vt.ndim() == 2 && va.shape()[1] == vt.shape()[1],
@@ -52,6 +68,9 @@ pub fn gathered_sum(tape: &mut Tape, a: Var, src: &[usize], table: Var, ys: &[us
         for ((o, &x), &t) in o.iter_mut().zip(x).zip(t) {
             *o = x + t;
         }
+        if let Some(act) = act {
+            act.forward(o);
+        }
     };
     if d > 0 && out.len() >= PAR_MIN {
         out.par_chunks_mut(d).enumerate().for_each(row);
@@ -62,12 +81,24 @@ pub fn gathered_sum(tape: &mut Tape, a: Var, src: &[usize], table: Var, ys: &[us
     let (src, ys) = (src.to_vec(), ys.to_vec());
     tape.push(
         Record {
-            name: "gathered_sum",
+            name: if act.is_some() {
+                "gathered_sum_rect"
+            } else {
+                "gathered_sum"
+            },
             parents: &[a, table],
             flops: (src.len() * d) as u64,
         },
         out,
-        || Op::GatheredSum(GatheredSum { a, src, table, ys }),
+        || {
+            Op::GatheredSum(GatheredSum {
+                a,
+                src,
+                table,
+                ys,
+                act,
+            })
+        },
     )
 }
 
@@ -94,14 +125,31 @@ fn scatter_add(grad: &mut [f32], index: &[usize], g: &[f32], d: usize) {
     }
 }
 
-impl Backward for GatheredSum {
-    fn backward(&self, vals: &Values, out: &Tensor, g: &Tensor, grads: &mut Grads) {
-        let d = out.shape()[1];
+impl GatheredSum {
+    /// The gradients of the (unrectified) sum given `g` at its output.
+    fn sum_backward(&self, vals: &Values, g: &Tensor, grads: &mut Grads) {
+        let d = g.shape()[1];
         if let Some(ga) = grads.acc(self.a, vals) {
             scatter_add(ga, &self.src, g.data(), d);
         }
         if let Some(gt) = grads.acc(self.table, vals) {
             scatter_add(gt, &self.ys, g.data(), d);
         }
+    }
+}
+
+impl Backward for GatheredSum {
+    fn backward(&self, vals: &Values, out: &Tensor, g: &Tensor, grads: &mut Grads) {
+        rectified_backward(self.act, out, g, |g| self.sum_backward(vals, g, grads));
+    }
+
+    fn backward_owned(
+        &self,
+        vals: &Values,
+        out: &Tensor,
+        g: Tensor,
+        grads: &mut Grads,
+    ) -> Option<Tensor> {
+        rectified_backward_owned(self.act, out, g, |g| self.sum_backward(vals, g, grads))
     }
 }

@@ -346,6 +346,26 @@ impl Backward for KlNormal {
         let (_, cols) = m.rows_cols();
         let (md, ld, gd) = (m.data(), l.data(), g.data());
         let n = md.len();
+        if self.prior.is_none() {
+            // N(0, I): μ₂ = lv₂ = 0, so ∂μ = g·μ and ∂lv = ½g·(e^{lv} − 1) (the
+            // general formulas below with exact zeros and ones, row by row).
+            if let Some(gm) = grads.acc(self.mu, vals) {
+                for ((gm, md), &g) in gm.chunks_mut(cols).zip(md.chunks(cols)).zip(gd) {
+                    for (gm, &mv) in gm.iter_mut().zip(md) {
+                        *gm += g * mv;
+                    }
+                }
+            }
+            if let Some(gl) = grads.acc(self.logvar, vals) {
+                for ((gl, ld), &g) in gl.chunks_mut(cols).zip(ld.chunks(cols)).zip(gd) {
+                    let half = g * 0.5;
+                    for (gl, &lv) in gl.iter_mut().zip(ld) {
+                        *gl += half * (lv.exp() - 1.0);
+                    }
+                }
+            }
+            return;
+        }
         let (m2, l2): (Vec<f32>, Vec<f32>) = match self.prior {
             Some((a, b)) => (vals.get(a).data().to_vec(), vals.get(b).data().to_vec()),
             None => (vec![0.0; n], vec![0.0; n]),

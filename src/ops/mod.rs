@@ -28,7 +28,7 @@ pub use arith::{add, add_scalar, div, mul, mul_scalar, neg, sub};
 pub use batchnorm::batch_norm;
 pub use conv::conv2d;
 pub use conv_transpose::conv_transpose2d;
-pub use gathered_sum::gathered_sum;
+pub use gathered_sum::{gathered_sum, gathered_sum_rectified};
 pub use linear::{linear, linear_rectified_to, linear_to};
 pub use losses::{
     bce_with_logits, categorical_entropy, categorical_kl, cross_entropy, gaussian_log_density,
