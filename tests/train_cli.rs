@@ -112,43 +112,48 @@ fn interrupted_and_resumed_equals_uninterrupted() {
     let _ = std::fs::remove_dir_all(&broken);
 }
 
+/// A tiny M2-sized run: 600 training images, 3 labels per class, small batches.
+const TINY: [&str; 10] = [
+    "--train-limit",
+    "600",
+    "--labels",
+    "3",
+    "--batch",
+    "20",
+    "--batch-labelled",
+    "10",
+    "--threads",
+    "1",
+];
+
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_sparselabel"))
 }
 
-#[test]
-fn cli_train_then_eval_and_refuse_a_corrupted_checkpoint() {
-    let out = dir("eval");
+/// `sparselabel train ARGS` on the [`TINY`] data into `out`, which must succeed.
+fn train_tiny(args: &[&str], out: &Path) -> std::process::Output {
     let st = bin()
-        .args([
-            "train",
-            "--model",
-            "m2",
-            "--train-limit",
-            "600",
-            "--labels",
-            "3",
-            "--epochs",
-            "1",
-            "--steps-per-epoch",
-            "3",
-        ])
-        .args([
-            "--batch",
-            "20",
-            "--batch-labelled",
-            "10",
-            "--threads",
-            "1",
-            "--out",
-        ])
-        .arg(&out)
+        .arg("train")
+        .args(args)
+        .args(TINY)
+        .arg("--out")
+        .arg(out)
         .output()
         .unwrap();
     assert!(
         st.status.success(),
         "{}",
         String::from_utf8_lossy(&st.stderr)
+    );
+    st
+}
+
+#[test]
+fn cli_train_then_eval_and_refuse_a_corrupted_checkpoint() {
+    let out = dir("eval");
+    let st = train_tiny(
+        &["--model", "m2", "--epochs", "1", "--steps-per-epoch", "3"],
+        &out,
     );
     let stdout = String::from_utf8_lossy(&st.stdout);
     assert!(stdout.contains("test accuracy"), "{stdout}");
@@ -230,31 +235,18 @@ fn cli_bad_usage_exits_2() {
 #[test]
 fn cosine_epochs_sets_the_schedule_horizon() {
     let out = dir("cosine");
-    let st = bin()
-        .args([
-            "train",
+    train_tiny(
+        &[
             "--preset",
             "kingma-m2-mnist100",
             "--cosine-epochs",
             "4",
-        ])
-        .args(["--train-limit", "600", "--labels", "3", "--epochs", "2"])
-        .args([
+            "--epochs",
+            "2",
             "--steps-per-epoch",
             "2",
-            "--batch",
-            "20",
-            "--batch-labelled",
-            "10",
-        ])
-        .args(["--threads", "1", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
+        ],
+        &out,
     );
     let config: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
