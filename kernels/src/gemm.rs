@@ -684,7 +684,9 @@ const NB: usize = 512;
 /// operands are instead transposed block by block (8×8 register tiles) into scratch
 /// buffers that stay in cache for the packing. The packed panels hold the same values in
 /// the same order, and the k-blocks are matrixmultiply's own, so the result is
-/// bit-identical to a direct call (tested). Measured on 2 threads (`beta_shapes`
+/// bit-identical to a direct call (tested). When the product is split into row blocks,
+/// a gathered B is transposed once, in parallel, for all blocks (each block used to
+/// transpose all of it). Measured on 2 threads (`beta_shapes`
 /// example), batch 100 through 6272 → 256 → 6272: the forward products went from
 /// 2.9–3.1 to 2.2–2.4 ms each; the β-VAE's training step gained 2–17 % (median of
 /// six alternating runs about 3 %).
