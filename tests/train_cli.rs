@@ -346,3 +346,40 @@ fn sigint_saves_a_checkpoint_and_resume_finishes() {
     assert!(String::from_utf8_lossy(&resumed.stdout).contains("test accuracy"));
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// A finished 1-epoch run resumed with `--epochs 2 --threads 2` ends with the
+/// weights of a 2-epoch run on 1 thread, and its config.json says 2 epochs;
+/// resuming with fewer epochs than it has done is refused with status 2.
+#[test]
+fn resume_extends_a_finished_run_with_more_epochs_and_threads() {
+    let args = ["--model", "m2", "--steps-per-epoch", "3", "--epochs"];
+    let straight = dir("extend-straight");
+    train_tiny(&[&args[..], &["2"]].concat(), &straight);
+    let extended = dir("extend-resumed");
+    train_tiny(&[&args[..], &["1"]].concat(), &extended);
+    let st = bin()
+        .args(["train", "--epochs", "2", "--threads", "2", "--resume"])
+        .arg(&extended)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let ck = |d: &Path| params(&d.join("checkpoint.safetensors"));
+    assert_eq!(ck(&straight), ck(&extended));
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(extended.join("config.json")).unwrap())
+            .unwrap();
+    assert_eq!(config["epochs"], 2);
+    let shorter = bin()
+        .args(["train", "--epochs", "1", "--resume"])
+        .arg(&extended)
+        .output()
+        .unwrap();
+    assert_eq!(shorter.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&shorter.stderr).contains("--epochs 1"));
+    let _ = std::fs::remove_dir_all(&straight);
+    let _ = std::fs::remove_dir_all(&extended);
+}

@@ -172,7 +172,9 @@ pub struct TrainArgs {
     /// Run directory (default runs/<preset-or-model>-<timestamp>).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Continue the run in DIR (or in --out) from its checkpoint.
+    /// Continue the run in DIR (or in --out) from its checkpoint, with its own
+    /// config.json; only --threads and --epochs (to train further or stop
+    /// earlier) apply.
     #[arg(long, num_args = 0..=1, value_name = "DIR")]
     pub resume: Option<Option<PathBuf>>,
     /// clustervae: labelling iterations after the warm-up (0: warm-up only;
@@ -413,7 +415,18 @@ pub fn run(args: &TrainArgs) -> Result<()> {
                     "--resume needs the run directory (--resume DIR or --out DIR --resume)".into(),
                 )
             })?;
-            Trainer::resume(&dir)?
+            let mut trainer = Trainer::resume(&dir)?;
+            // Only these apply to a resumed run; everything else is its config.json.
+            if let Some(threads) = args.threads {
+                if threads == 0 {
+                    return Err(Error::Usage("--threads must be at least 1".into()));
+                }
+                trainer.config.threads = threads;
+            }
+            if let Some(epochs) = args.epochs {
+                trainer.set_epochs(epochs)?;
+            }
+            trainer
         }
         None => {
             let config = resolve(args)?;

@@ -444,6 +444,33 @@ impl Trainer {
         Ok((parts, loss.examples))
     }
 
+    /// Trains to `epochs` epochs in all instead of the configured number: more
+    /// to extend a resumed run (finished or not), fewer to stop it early. The
+    /// learning-rate schedule keeps its own horizon, so the epochs already
+    /// trained are the ones a run configured this way from the start would
+    /// have trained. config.json is rewritten to match.
+    ///
+    /// # Errors
+    /// A usage error if `epochs` is below the epochs already completed, or for
+    /// clustervae (whose epochs follow from its labelling iterations).
+    pub fn set_epochs(&mut self, epochs: usize) -> Result<()> {
+        if self.config.model == "clustervae" {
+            return Err(Error::Usage(
+                "clustervae's epochs follow from its labelling iterations; use `label --run DIR`"
+                    .into(),
+            ));
+        }
+        let done = self.epoch + usize::from(self.step_in_epoch > 0);
+        if epochs < done.max(1) {
+            return Err(Error::Usage(format!(
+                "--epochs {epochs}: the run in {} has already started epoch {done}",
+                self.run.path.display()
+            )));
+        }
+        self.config.epochs = epochs;
+        self.run.write_json("config.json", &self.config)
+    }
+
     /// Trains the remaining epochs; writes metrics, checkpoints and summary.
     pub fn run(&mut self) -> Result<Outcome> {
         let steps = self.steps_per_epoch();
