@@ -167,7 +167,7 @@ fn clean_clusters_are_labelled_and_a_mixed_one_is_split() {
         assert!(&dir.join("centres/iter-1-1.png").exists());
         assert!(&dir.join("figures/centres.png").exists());
         // Every reply was logged, in order.
-        let log = std::fs::read_to_string(&dir.join("answers.jsonl")).unwrap();
+        let log = std::fs::read_to_string(dir.join("answers.jsonl")).unwrap();
         assert_eq!(log.lines().count(), p.asked, "{clustering}");
     }
 }
@@ -227,8 +227,8 @@ fn budget_undo_and_replay_after_a_quit() {
     assert_eq!(rest.1.len(), 3, "only the unanswered questions are asked");
     assert_eq!(a, b);
     assert_eq!(
-        std::fs::read(&whole.join("answers.jsonl")).unwrap(),
-        std::fs::read(&split.join("answers.jsonl")).unwrap()
+        std::fs::read(whole.join("answers.jsonl")).unwrap(),
+        std::fs::read(split.join("answers.jsonl")).unwrap()
     );
 }
 
@@ -236,7 +236,7 @@ fn budget_undo_and_replay_after_a_quit() {
 fn a_log_that_does_not_match_the_run_is_a_clear_error() {
     let dir = scratch("mismatch");
     std::fs::write(
-        &dir.join("answers.jsonl"),
+        dir.join("answers.jsonl"),
         "{\"iteration\":1,\"query\":\"9.9\",\"reply\":\"invalid\"}\n",
     )
     .unwrap();

@@ -3,6 +3,9 @@
 //! `sparselabel::autograd::gradcheck` (central differences, ε = 1e-3, errors
 //! in f64, |a − n| ≤ 2e-3 + 1e-2·max(|a|, |n|)).
 
+// `&[x.clone()]` reads more plainly than `std::slice::from_ref(&x)` in these calls.
+#![allow(clippy::cloned_ref_to_slice_refs)]
+
 use rand::RngExt;
 use sparselabel::autograd::gradcheck::{check, Tolerance};
 use sparselabel::autograd::{ParamStore, Tape, Var};

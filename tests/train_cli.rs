@@ -326,7 +326,7 @@ fn sigint_saves_a_checkpoint_and_resume_finishes() {
     );
     let ck = checkpoint::load(&out.join("checkpoint.safetensors")).unwrap();
     let epoch = ck.counters["epoch"];
-    assert!(epoch >= 1 && epoch < 400, "checkpoint at epoch {epoch}");
+    assert!((1..400).contains(&epoch), "checkpoint at epoch {epoch}");
     // Resume, shortened: the config says 400 epochs; edit it to finish soon.
     let cfg_path = out.join("config.json");
     let mut cfg: serde_json::Value =

@@ -88,8 +88,8 @@ pub fn run_iteration(
         let Some(node) = queue.pop_front() else {
             break;
         };
-        if !decoded.contains_key(&node) {
-            decoded.insert(node, (input.decode)(&tree.nodes[node].centre)?);
+        if let std::collections::btree_map::Entry::Vacant(e) = decoded.entry(node) {
+            e.insert((input.decode)(&tree.nodes[node].centre)?);
         }
         let nd = &tree.nodes[node];
         let mut order: Vec<usize> = (0..nd.members.len()).collect();

@@ -24,7 +24,7 @@
 //!   unit vectors, so d ∈ [0, 1] for L2-normalised features) and N(i) the
 //!   labelled rows of class a_i other than i itself,
 //!   L_F = α·mean_{i labelled} mean_{j∈N(i)} d(i, j)
-//!       + (1 − α)·mean_{i unlabelled} mean_{j∈N(i)} d(i, j);
+//!   \+ (1 − α)·mean_{i unlabelled} mean_{j∈N(i)} d(i, j);
 //!   rows with empty N(i) (a class with one labelled example in the batch)
 //!   are left out of their mean. Computed as Σ_ij W_ij·d(i, j) with
 //!   d = (‖f_i‖² + ‖f_j‖² − 2 f_i·f_j)/4 over the (B, B_l) pairs and a

@@ -52,7 +52,7 @@ impl RunRecord {
         };
         let config = read_json("config.json")?.ok_or_else(|| {
             Error::bad_input(
-                &dir.join("config.json"),
+                dir.join("config.json"),
                 "not a run directory (no config.json)",
             )
         })?;

@@ -397,7 +397,7 @@ impl Trainer {
         let c = &self.config;
         let bin = c.binarize == "dynamic";
         let train = &self.splits.train;
-        let draws_labels = self.step_in_epoch % c.labelled_every == 0;
+        let draws_labels = self.step_in_epoch.is_multiple_of(c.labelled_every);
         let lab_pos = if draws_labels {
             sample_without_replacement(
                 self.labelled.len(),

@@ -153,6 +153,49 @@ pub fn format_tick(v: f64, step: f64) -> String {
     format!("{v:.decimals$}")
 }
 
+/// A titled chart: a canvas sized for a `plot_w` × `plot_h` plot area plus
+/// its tick margins and a legend column for `entries`, with the title strip
+/// and the axes (`x_label`, `y_label`) drawn. Returns the canvas and the
+/// axes to plot into; [`chart_legend`] adds the legend last.
+#[allow(clippy::too_many_arguments)]
+pub fn chart(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    plot_w: usize,
+    plot_h: usize,
+    x_range: (f64, f64),
+    y_range: (f64, f64),
+    entries: &[(String, Rgb)],
+) -> (Canvas, Axes) {
+    let (ml, mb) = margins(y_range);
+    let (lw, lh) = legend_size(entries);
+    let top = TITLE_H as i64 + 16;
+    let ax = Axes {
+        left: ml,
+        top,
+        width: plot_w as i64,
+        height: plot_h as i64,
+        x_range,
+        y_range,
+    };
+    let title_w = (font::text_width(title, TITLE_SCALE) + 24).min(1200);
+    let width = (ml as usize + plot_w + 20 + lw + 16).max(title_w);
+    let height = (top as usize + plot_h + mb as usize).max(top as usize + lh + 16);
+    let mut canvas = Canvas::new(width, height, WHITE);
+    title_strip(&mut canvas, title);
+    ax.draw(&mut canvas, x_label, y_label);
+    (canvas, ax)
+}
+
+/// Draws the legend of a [`chart`] in its column right of the plot area
+/// (nothing for no entries).
+pub fn chart_legend(canvas: &mut Canvas, ax: &Axes, entries: &[(String, Rgb)]) {
+    if !entries.is_empty() {
+        legend(canvas, ax.left + ax.width + 20, ax.top, entries);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,48 +242,5 @@ mod tests {
         assert_eq!(a.px(1.0), 109);
         assert_eq!(a.py(-1.0), 69);
         assert_eq!(a.py(1.0), 20);
-    }
-}
-
-/// A titled chart: a canvas sized for a `plot_w` × `plot_h` plot area plus
-/// its tick margins and a legend column for `entries`, with the title strip
-/// and the axes (`x_label`, `y_label`) drawn. Returns the canvas and the
-/// axes to plot into; [`chart_legend`] adds the legend last.
-#[allow(clippy::too_many_arguments)]
-pub fn chart(
-    title: &str,
-    x_label: &str,
-    y_label: &str,
-    plot_w: usize,
-    plot_h: usize,
-    x_range: (f64, f64),
-    y_range: (f64, f64),
-    entries: &[(String, Rgb)],
-) -> (Canvas, Axes) {
-    let (ml, mb) = margins(y_range);
-    let (lw, lh) = legend_size(entries);
-    let top = TITLE_H as i64 + 16;
-    let ax = Axes {
-        left: ml,
-        top,
-        width: plot_w as i64,
-        height: plot_h as i64,
-        x_range,
-        y_range,
-    };
-    let title_w = (font::text_width(title, TITLE_SCALE) + 24).min(1200);
-    let width = (ml as usize + plot_w + 20 + lw + 16).max(title_w);
-    let height = (top as usize + plot_h + mb as usize).max(top as usize + lh + 16);
-    let mut canvas = Canvas::new(width, height, WHITE);
-    title_strip(&mut canvas, title);
-    ax.draw(&mut canvas, x_label, y_label);
-    (canvas, ax)
-}
-
-/// Draws the legend of a [`chart`] in its column right of the plot area
-/// (nothing for no entries).
-pub fn chart_legend(canvas: &mut Canvas, ax: &Axes, entries: &[(String, Rgb)]) {
-    if !entries.is_empty() {
-        legend(canvas, ax.left + ax.width + 20, ax.top, entries);
     }
 }
