@@ -130,22 +130,27 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_sparselabel"))
 }
 
-/// `sparselabel train ARGS` on the [`TINY`] data into `out`, which must succeed.
-fn train_tiny(args: &[&str], out: &Path) -> std::process::Output {
-    let st = bin()
-        .arg("train")
-        .args(args)
-        .args(TINY)
-        .arg("--out")
-        .arg(out)
-        .output()
-        .unwrap();
+/// Runs `cmd`, which must succeed (its stderr is shown if not).
+fn succeed(cmd: &mut Command) -> std::process::Output {
+    let st = cmd.output().unwrap();
     assert!(
         st.status.success(),
         "{}",
         String::from_utf8_lossy(&st.stderr)
     );
     st
+}
+
+/// `sparselabel train ARGS` on the [`TINY`] data into `out`, which must succeed.
+fn train_tiny(args: &[&str], out: &Path) -> std::process::Output {
+    succeed(
+        bin()
+            .arg("train")
+            .args(args)
+            .args(TINY)
+            .arg("--out")
+            .arg(out),
+    )
 }
 
 #[test]
@@ -281,24 +286,13 @@ fn sigint_saves_a_checkpoint_and_resume_finishes() {
             "train",
             "--model",
             "m2",
-            "--train-limit",
-            "600",
-            "--labels",
-            "3",
             "--epochs",
             "400",
             "--steps-per-epoch",
             "3",
         ])
-        .args([
-            "--batch",
-            "20",
-            "--batch-labelled",
-            "10",
-            "--threads",
-            "1",
-            "--out",
-        ])
+        .args(TINY)
+        .arg("--out")
         .arg(&out)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -327,21 +321,11 @@ fn sigint_saves_a_checkpoint_and_resume_finishes() {
     let ck = checkpoint::load(&out.join("checkpoint.safetensors")).unwrap();
     let epoch = ck.counters["epoch"];
     assert!((1..400).contains(&epoch), "checkpoint at epoch {epoch}");
-    // Resume, shortened: the config says 400 epochs; edit it to finish soon.
-    let cfg_path = out.join("config.json");
-    let mut cfg: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&cfg_path).unwrap()).unwrap();
-    cfg["epochs"] = serde_json::json!(epoch + 2);
-    std::fs::write(&cfg_path, serde_json::to_string(&cfg).unwrap()).unwrap();
-    let resumed = bin()
-        .args(["train", "--resume"])
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        resumed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&resumed.stderr)
+    // Resume, shortened: the config says 400 epochs; finish two epochs on.
+    let resumed = succeed(
+        bin()
+            .args(["train", "--epochs", &(epoch + 2).to_string(), "--resume"])
+            .arg(&out),
     );
     assert!(String::from_utf8_lossy(&resumed.stdout).contains("test accuracy"));
     let _ = std::fs::remove_dir_all(&out);
@@ -357,15 +341,10 @@ fn resume_extends_a_finished_run_with_more_epochs_and_threads() {
     train_tiny(&[&args[..], &["2"]].concat(), &straight);
     let extended = dir("extend-resumed");
     train_tiny(&[&args[..], &["1"]].concat(), &extended);
-    let st = bin()
-        .args(["train", "--epochs", "2", "--threads", "2", "--resume"])
-        .arg(&extended)
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
+    succeed(
+        bin()
+            .args(["train", "--epochs", "2", "--threads", "2", "--resume"])
+            .arg(&extended),
     );
     let ck = |d: &Path| params(&d.join("checkpoint.safetensors"));
     assert_eq!(ck(&straight), ck(&extended));
