@@ -109,19 +109,30 @@ fn scatter_add(grad: &mut [f32], index: &[usize], g: &[f32], d: usize) {
         return;
     }
     let rows = grad.len() / d;
-    let mut sources: Vec<Vec<usize>> = vec![Vec::new(); rows];
-    for (r, &i) in index.iter().enumerate() {
-        sources[i].push(r);
+    // Counting sort of r by index[r], stable: row i's sources are
+    // order[start[i]..start[i + 1]], in increasing r.
+    let mut start = vec![0usize; rows + 1];
+    for &i in index {
+        start[i + 1] += 1;
     }
-    let row = |(gi, rs): (&mut [f32], &Vec<usize>)| {
-        for &r in rs {
+    for i in 0..rows {
+        start[i + 1] += start[i];
+    }
+    let mut next = start[..rows].to_vec();
+    let mut order = vec![0usize; index.len()];
+    for (r, &i) in index.iter().enumerate() {
+        order[next[i]] = r;
+        next[i] += 1;
+    }
+    let row = |(i, gi): (usize, &mut [f32])| {
+        for &r in &order[start[i]..start[i + 1]] {
             ew::add_assign(gi, &g[r * d..][..d]);
         }
     };
     if g.len() >= PAR_MIN {
-        grad.par_chunks_mut(d).zip(sources.par_iter()).for_each(row);
+        grad.par_chunks_mut(d).enumerate().for_each(row);
     } else {
-        grad.chunks_mut(d).zip(sources.iter()).for_each(row);
+        grad.chunks_mut(d).enumerate().for_each(row);
     }
 }
 

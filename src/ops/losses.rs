@@ -13,6 +13,7 @@
 //! | categorical_entropy(l) | −Σ q log q | ∂l_i = −q_i(log q_i + H) |
 //! | cross_entropy(l, y, w) | −w·log softmax(l)_y | ∂l = w(q − onehot(y)) |
 
+use rayon::iter::Either;
 use rayon::prelude::*;
 use sparselabel_kernels::elementwise as ew;
 use sparselabel_kernels::reduce as kr;
@@ -62,36 +63,25 @@ pub fn bce_with_logits(tape: &mut Tape, logits: Var, targets: Var) -> Var {
     let mut derivative = tape
         .requires_grad(logits)
         .then(|| pool::for_overwrite(l.len()));
-    // Each row's terms go through a row-sized scratch `per` (one per rayon job).
-    let row = |per: &mut Vec<f32>, (s, (l, t)): (&mut f32, (&[f32], &[f32])), d| {
-        *s = ew::bce_logits_row(l, t, per, d);
+    // Each row's terms go through a row-sized scratch `per` (one per rayon job);
+    // small inputs stay one job on the calling thread.
+    let d_rows = match &mut derivative {
+        Some(d) => Either::Left(d.par_chunks_mut(cols).map(Some)),
+        None => Either::Right((0..rows).into_par_iter().map(|_| None)),
     };
-    let scratch = || vec![0f32; cols];
-    let parallel = l.len() >= super::activation::PAR_MIN;
-    match (&mut derivative, parallel) {
-        (Some(d), true) => sums
-            .par_iter_mut()
-            .zip(l.par_chunks(cols).zip(t.par_chunks(cols)))
-            .zip(d.par_chunks_mut(cols))
-            .for_each_init(scratch, |per, (st, d)| row(per, st, Some(d))),
-        (Some(d), false) => {
-            let mut per = scratch();
-            sums.iter_mut()
-                .zip(l.chunks(cols).zip(t.chunks(cols)))
-                .zip(d.chunks_mut(cols))
-                .for_each(|(st, d)| row(&mut per, st, Some(d)))
-        }
-        (None, true) => sums
-            .par_iter_mut()
-            .zip(l.par_chunks(cols).zip(t.par_chunks(cols)))
-            .for_each_init(scratch, |per, st| row(per, st, None)),
-        (None, false) => {
-            let mut per = scratch();
-            sums.iter_mut()
-                .zip(l.chunks(cols).zip(t.chunks(cols)))
-                .for_each(|st| row(&mut per, st, None))
-        }
-    }
+    let min_len = if l.len() >= super::activation::PAR_MIN {
+        1
+    } else {
+        rows.max(1)
+    };
+    sums.par_iter_mut()
+        .zip(l.par_chunks(cols).zip(t.par_chunks(cols)))
+        .zip(d_rows)
+        .with_min_len(min_len)
+        .for_each_init(
+            || vec![0f32; cols],
+            |per, ((s, (l, t)), d)| *s = ew::bce_logits_row(l, t, per, d),
+        );
     let shape = tape.shape(logits).to_vec();
     let derivative = derivative.map(|d| Tensor::new(&shape, d));
     let out = Tensor::new(&rows_shape(tape, logits), sums);
