@@ -39,7 +39,7 @@ fn groups_by_configuration_and_averages_finished_runs_only() {
     fake_run(&root, "a4", cfg(4, 30), None, 7);
     fake_run(&root, "b1", cfg(1, 5), Some(sum(0.50)), 5);
 
-    let runs: Vec<RunRecord> = report::find_runs(&[root.clone()])
+    let runs: Vec<RunRecord> = report::find_runs(std::slice::from_ref(&root))
         .unwrap()
         .iter()
         .map(|d| RunRecord::load(d).unwrap())

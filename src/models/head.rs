@@ -199,8 +199,8 @@ mod tests {
         let mut labels = Vec::new();
         for i in 0..60 {
             let c = i % 3;
-            for d in 0..2 {
-                data.push(centres[c][d] + rand::RngExt::random::<f32>(&mut rng) - 0.5);
+            for &centre in &centres[c] {
+                data.push(centre + rand::RngExt::random::<f32>(&mut rng) - 0.5);
             }
             labels.push(c);
         }

@@ -444,10 +444,13 @@ impl Backward for CategoricalKl {
     fn backward(&self, vals: &Values, out: &Tensor, g: &Tensor, grads: &mut Grads) {
         let (_, cols) = vals.get(self.logits).rows_cols();
         if let Some(gl) = grads.acc(self.logits, vals) {
-            for i in 0..gl.len() {
-                let r = i / cols;
-                let q = self.log_q[i].exp();
-                gl[i] += g.data()[r] * q * ((self.log_q[i] - self.log_prior[i]) - out.data()[r]);
+            let rows = self.log_q.chunks(cols).zip(self.log_prior.chunks(cols));
+            for (((gl, (lq, lp)), &g), &kl) in
+                gl.chunks_mut(cols).zip(rows).zip(g.data()).zip(out.data())
+            {
+                for ((o, &lq), &lp) in gl.iter_mut().zip(lq).zip(lp) {
+                    *o += g * lq.exp() * ((lq - lp) - kl);
+                }
             }
         }
     }
@@ -484,10 +487,11 @@ impl Backward for CategoricalEntropy {
     fn backward(&self, vals: &Values, out: &Tensor, g: &Tensor, grads: &mut Grads) {
         let (_, cols) = vals.get(self.logits).rows_cols();
         if let Some(gl) = grads.acc(self.logits, vals) {
-            for i in 0..gl.len() {
-                let r = i / cols;
-                let q = self.log_q[i].exp();
-                gl[i] -= g.data()[r] * q * (self.log_q[i] + out.data()[r]);
+            let rows = gl.chunks_mut(cols).zip(self.log_q.chunks(cols));
+            for (((gl, lq), &g), &h) in rows.zip(g.data()).zip(out.data()) {
+                for (o, &lq) in gl.iter_mut().zip(lq) {
+                    *o -= g * lq.exp() * (lq + h);
+                }
             }
         }
     }

@@ -179,12 +179,10 @@ mod tests {
                 let vh = v[i] / (1.0 - 0.999f64.powi(t as i32 + 1));
                 w[i] -= 0.01 * mh / (vh.sqrt() + 1e-8);
             }
-            for i in 0..2 {
-                let got = store.value(id).data()[i] as f64;
+            for (i, (&got, &want)) in store.value(id).data().iter().zip(&w).enumerate() {
                 assert!(
-                    (got - w[i]).abs() < 1e-6,
-                    "step {t} element {i}: {got} vs {}",
-                    w[i]
+                    (got as f64 - want).abs() < 1e-6,
+                    "step {t} element {i}: {got} vs {want}"
                 );
             }
         }

@@ -94,10 +94,12 @@ mod tests {
 
     #[test]
     fn palette_colours_are_distinct() {
-        for i in 0..PALETTE.len() {
-            for j in 0..i {
-                let d: i32 = (0..3)
-                    .map(|k| (PALETTE[i][k] as i32 - PALETTE[j][k] as i32).abs())
+        for (i, a) in PALETTE.iter().enumerate() {
+            for (j, b) in PALETTE[..i].iter().enumerate() {
+                let d: i32 = a
+                    .iter()
+                    .zip(b)
+                    .map(|(&p, &q)| (p as i32 - q as i32).abs())
                     .sum();
                 assert!(d > 60, "colours {i} and {j} are too close");
             }
