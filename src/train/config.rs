@@ -300,10 +300,11 @@ fn ojha_m2_mnist1000() -> TrainConfig {
 /// 1e-3 was still rising at epoch 100; dropping it to 1e-4 there gained
 /// 0.3 points in 10 epochs). 360 epochs at about 15 s each on 2 free cores
 /// (91 min for label seed 3) fit the 2-hour budget; label seed 1
-/// gained 0.44 points (92.96 → 93.40 % test) between epochs 240 and 360;
-/// label seeds 1-3 end at 93.40 / 96.19 / 94.85 % test. Grey levels are the Bernoulli targets, as in
-/// Pyro's and jonemeth's M2 (no binarisation): at a constant 1e-3 that ran
-/// 1.0–1.9 points above dynamic binarisation over epochs 10–36.
+/// gained 0.44 points (92.96 → 93.40 % test) between epochs 240 and 360
+/// (the per-seed figures are in the preset's `measured`). Grey levels are
+/// the Bernoulli targets, as in Pyro's and jonemeth's M2 (no binarisation):
+/// at a constant 1e-3 that ran 1.0–1.9 points above dynamic binarisation
+/// over epochs 10–36.
 fn kingma_m2_mnist100() -> TrainConfig {
     TrainConfig {
         preset: Some("kingma-m2-mnist100".into()),
